@@ -1,0 +1,50 @@
+# lvs.cluster: the one entry point. `make help` lists the targets.
+#
+#   make test                      everything: static checks, unit tests, every
+#                                  Molecule scenario in the lab VM
+#   make lab-test SCENARIO=name    one scenario in the lab VM
+#   make demo                      a working cluster in the lab, with traffic
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+SCENARIO ?= smoke
+LAB := $(PYTHON) lab/lab.py
+
+.DEFAULT_GOAL := help
+.PHONY: help test static units lab-image lab-test lab-tests demo lab-info clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+test: static units lab-tests ## everything (what CI runs)
+
+$(VENV)/.installed: requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+static: $(VENV)/.installed ## static checks of the lab code
+	$(VENV)/bin/python -m py_compile lab/*.py molecule/*/tests/*.py
+	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
+
+units: $(VENV)/.installed ## unit tests
+	$(VENV)/bin/python -m pytest -q tests/unit
+
+lab-image: ## build the lab images (cached by content)
+	$(LAB) build
+
+lab-test: ## one Molecule scenario in the lab VM (SCENARIO=name)
+	$(LAB) run -- sh lab/guest/scenarios.sh $(SCENARIO)
+
+lab-tests: ## every Molecule scenario in the lab VM, one boot
+	$(LAB) run -- sh lab/guest/scenarios.sh
+
+demo: ## bring up a cluster in the lab and show requests being balanced
+	$(LAB) run -- sh lab/guest/demo.sh
+
+lab-info: ## the lab's cache, image key and backend
+	$(LAB) info
+
+clean: ## remove local build output (not the lab cache)
+	rm -rf .ansible tests/output build $(VENV)

@@ -1,0 +1,185 @@
+"""Build the lab images from Debian packages and PyPI, cached by content.
+
+Outputs, in CACHE/<key>/ where key hashes every build input (lab/image/ and
+this file), so a second run reuses them and a changed input rebuilds:
+  vm.img               ext4 root disk of the VM, with the scenario-host image
+                       already imported into its podman storage
+  linux.uml            the User-Mode Linux kernel (a host program; it needs a
+                       glibc as new as Debian bookworm's on the host)
+  vmlinuz, initrd.img  the stock kernel for the QEMU backends
+  build.json           timings and sizes of the build
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import vm
+
+LAB_DIR = Path(__file__).resolve().parent
+IMAGE_DIR = LAB_DIR / "image"
+SUITE = "bookworm"
+DISK_SIZE = "8G"
+NODE_IMAGE = "localhost/lvs-lab/node:bookworm"
+
+
+def cache_root() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "lvs-cluster-lab"
+    return Path(os.environ.get("LAB_CACHE", default))
+
+
+def build_key() -> str:
+    digest = hashlib.sha256()
+    for path in sorted([*IMAGE_DIR.rglob("*"), Path(__file__).resolve()]):
+        if path.is_file():
+            digest.update(str(path.relative_to(LAB_DIR)).encode() + b"\0")
+            digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def image_dir() -> Path:
+    return cache_root() / build_key()
+
+
+def _packages(name: str) -> str:
+    lines = (IMAGE_DIR / name).read_text().splitlines()
+    return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def _apt_sources() -> list[str]:
+    """The host's own apt sources, unless LAB_APT_SOURCES names others."""
+    override = os.environ.get("LAB_APT_SOURCES")
+    if override:
+        return [override]
+    for candidate in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
+        if Path(candidate).is_file() and Path(candidate).stat().st_size:
+            return [candidate]
+    return []  # mmdebstrap's default Debian mirror
+
+
+def _host_ca_bundle() -> str | None:
+    for candidate in (os.environ.get("LAB_CA_BUNDLE"), "/etc/ssl/certs/ca-certificates.crt",
+                      "/etc/pki/tls/certs/ca-bundle.crt"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def _run(argv: list[str], logfile: Path) -> None:
+    with logfile.open("ab") as out:
+        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    if result.returncode:
+        tail = logfile.read_text(errors="replace").splitlines()[-25:]
+        raise SystemExit("lab build: command failed ({}):\n  {}\n{}".format(
+            result.returncode, " ".join(argv[:4]) + " ...", "\n".join(tail)))
+
+
+def _node_rootfs(work: Path) -> Path:
+    """The scenario hosts' root filesystem, as a tar for `podman import`."""
+    tar = work / "node.tar"
+    _run(["mmdebstrap", "--variant=minbase", f"--include={_packages('container-packages.txt')}",
+          f"--customize-hook=sync-in {IMAGE_DIR / 'container-overlay'} /",
+          # The HTTP server starts with systemd in every host; tests stop it where needed.
+          '--customize-hook=chroot "$1" systemctl enable lvs-lab-httpd.service',
+          SUITE, str(tar), *_apt_sources()], work / "node.log")
+    return tar
+
+
+def _vm_rootfs(work: Path) -> Path:
+    root = work / "vmroot"
+    hooks = [
+        f"--customize-hook=sync-in {IMAGE_DIR / 'vm-overlay'} /",
+        '--customize-hook=mkdir -p "$1/opt/lab"',
+        f"--customize-hook=copy-in {IMAGE_DIR / 'requirements-vm.txt'} /opt/lab",
+        '--customize-hook=chroot "$1" python3 -m venv /opt/lab/venv',
+    ]
+    ca = _host_ca_bundle()
+    # A clean environment: the host's REQUESTS_CA_BUNDLE and the like would
+    # point pip at files that do not exist, or differ, inside the root.
+    pip_env = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8"
+    if ca:  # trust the host's CA bundle (e.g. an intercepting proxy) while building
+        hooks.append(f'--customize-hook=cp {ca} "$1/tmp/build-ca.crt"')
+        pip_env += " PIP_CERT=/tmp/build-ca.crt"
+    hooks += [
+        f'--customize-hook=chroot "$1" {pip_env} /opt/lab/venv/bin/pip install -q '
+        "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements-vm.txt",
+        '--customize-hook=rm -f "$1/tmp/build-ca.crt"',
+        '--customize-hook=chroot "$1" update-initramfs -u -k all',
+    ]
+    _run(["mmdebstrap", "--variant=apt", f"--include={_packages('vm-packages.txt')}", *hooks,
+          SUITE, str(root), *_apt_sources()], work / "vm.log")
+    return root
+
+
+def _export_kernels(root: Path, out: Path) -> None:
+    shutil.copy2(root / "usr/bin/linux.uml", out / "linux.uml")
+    kernels = sorted((root / "boot").glob("vmlinuz-*"))
+    if kernels:
+        version = kernels[-1].name.removeprefix("vmlinuz-")
+        shutil.copy2(kernels[-1], out / "vmlinuz")
+        shutil.copy2(root / "boot" / f"initrd.img-{version}", out / "initrd.img")
+
+
+def _import_node_image(out: Path, tar: Path) -> None:
+    """Boot the new VM once, writable, to import the node image into podman."""
+    script = f"""set -e
+podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 /lab/node.tar {NODE_IMAGE}
+podman image ls
+"""
+    backend = "uml" if vm.pick_backend("auto") == "uml" else "qemu-tcg"
+    with vm.Job(out, LAB_DIR.parent, backend, mem_mb=2048, writable=True, timeout=900) as job:
+        shutil.move(str(tar), job.run_dir / "node.tar")
+        rc = job.run(script)
+    if rc:
+        raise SystemExit(f"lab build: importing the node image failed ({rc})")
+
+
+def build(force: bool = False) -> Path:
+    out = image_dir()
+    if (out / "build.json").exists() and not force:
+        return out
+    for tool in ("mmdebstrap", "mkfs.ext4"):
+        if not shutil.which(tool):
+            raise SystemExit(f"lab build: {tool} is missing (apt-get install mmdebstrap e2fsprogs)")
+    cache_root().mkdir(parents=True, exist_ok=True)
+    work = cache_root() / f"build-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    timings: dict[str, float] = {}
+    start = time.monotonic()
+    try:
+        vm.log(f"building images {out.name} (logs in {work}); about 4 minutes cold")
+        with concurrent.futures.ThreadPoolExecutor(2) as pool:
+            node = pool.submit(_node_rootfs, work)
+            root = pool.submit(_vm_rootfs, work)
+            tar = node.result()
+            vm.log(f"  node root filesystem ready ({time.monotonic() - start:.0f} s)")
+            root_dir = root.result()
+        timings["rootfs_s"] = round(time.monotonic() - start, 1)
+        vm.log(f"  VM root filesystem ready ({timings['rootfs_s']:.0f} s)")
+        staging = work / "out"
+        staging.mkdir()
+        _export_kernels(root_dir, staging)
+        _run(["mkfs.ext4", "-q", "-F", "-L", "labroot", "-d", str(root_dir),
+              str(staging / "vm.img"), DISK_SIZE], work / "mkfs.log")
+        shutil.rmtree(root_dir)
+        timings["disk_s"] = round(time.monotonic() - start, 1)
+        vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node image")
+        _import_node_image(staging, tar)
+        timings["total_s"] = round(time.monotonic() - start, 1)
+        used = sum(p.stat().st_blocks * 512 for p in staging.rglob("*") if p.is_file())
+        (staging / "build.json").write_text(json.dumps(
+            {"key": out.name, **timings, "disk_used_mb": round(used / 2**20)}, indent=1) + "\n")
+        shutil.rmtree(out, ignore_errors=True)
+        staging.rename(out)
+        vm.log(f"images built in {timings['total_s']:.0f} s, {used / 2**20:.0f} MB in {out}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return out

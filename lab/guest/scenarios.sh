@@ -1,0 +1,51 @@
+#!/bin/sh
+# Runs Molecule scenarios inside the lab VM, one after another:
+#   sh lab/guest/scenarios.sh [SCENARIO...]     (default: every scenario)
+# Each runs its full `molecule test`. A scenario with a negative.yml side
+# effect then proves its verifier can fail: converge, verify (must pass),
+# break the cluster, verify again (must fail), destroy.
+set -u
+cd "$(dirname "$0")/../.."
+[ $# -gt 0 ] || set -- $(ls -d molecule/*/molecule.yml | cut -d/ -f2)
+
+passed=0 failed=0 summary=""
+note() { echo "=== $*"; }
+
+run_one() {
+    s=$1
+    if [ ! -f "molecule/$s/negative.yml" ]; then
+        molecule test -s "$s"
+        return
+    fi
+    ok=0
+    molecule test -s "$s" --destroy never || ok=1
+    if [ $ok -eq 0 ]; then
+        note "$s: negative check: breaking the cluster, the verifier must now fail"
+        if ! molecule side-effect -s "$s"; then
+            note "$s: the negative side effect itself failed"; ok=1
+        elif molecule verify -s "$s"; then
+            note "$s: NEGATIVE CHECK FAILED: the verifier passed on a broken cluster"; ok=1
+        else
+            note "$s: negative check passed: the verifier failed on the broken cluster"
+        fi
+    fi
+    molecule destroy -s "$s" >/dev/null || ok=1
+    return $ok
+}
+
+for s in "$@"; do
+    start=$(date +%s)
+    note "scenario $s"
+    if run_one "$s"; then
+        passed=$((passed + 1)); verdict=passed
+    else
+        failed=$((failed + 1)); verdict=FAILED
+    fi
+    t=$(( $(date +%s) - start ))
+    summary="$summary
+  $s: $verdict in ${t} s"
+    note "scenario $s $verdict in ${t} s"
+done
+echo "=== Molecule scenarios:$summary"
+echo "scenarios: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Runs in the lab VM at every boot, before the job (called by lab-init from the
+# shared working tree, so changing it needs no image rebuild).
+
+# Every kernel module the scenarios use, loaded up front: containers share the
+# VM's kernel but cannot load modules themselves.
+for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr \
+         ip_vs_dh ip_vs_sh ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_ovf ip_vs_mh \
+         ip_vs_ftp ip_vs_pe_sip ipip ip6_tunnel dummy veth bridge \
+         overlay nf_conntrack nf_nat xt_MASQUERADE xt_comment xt_mark xt_addrtype \
+         iptable_nat iptable_filter iptable_mangle ip6table_nat ip6table_filter \
+         nft_compat tun; do
+    modprobe -q "$m" 2>/dev/null || echo "lab setup: kernel module $m not available" >&2
+done

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""The lvs.cluster lab: a VM with a real kernel IPVS, for tests and demos.
+
+  lab.py build [--force]          build the images (cached; rebuilt when inputs change)
+  lab.py run [opts] -- CMD ARGS   boot the VM, run CMD in the shared working tree,
+                                  exit with its status
+  lab.py info                     the cache, the image key, the backend chosen
+
+Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_MEM (MB),
+LAB_CACHE (cache folder), LAB_APT_SOURCES (an apt sources file for the build),
+LAB_CA_BUNDLE (CA bundle pip trusts while building).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import build  # noqa: E402
+import vm  # noqa: E402
+
+# What every job sees: the VM's toolchain and Molecule reading the top-level
+# molecule/ folder of the collection (Molecule 26 defaults to extensions/molecule).
+JOB_PRELUDE = """\
+export PATH=/opt/lab/venv/bin:$PATH
+export MOLECULE_GLOB='molecule/*/molecule.yml'
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 ANSIBLE_NOCOLOR=1
+"""
+
+
+def _on_signal(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if not args.command:
+        raise SystemExit("lab run: give the command after --")
+    image = build.build()
+    src = Path(args.src or _repo_root())
+    env_lines = "".join(f"export {shlex.quote(kv)}\n" for kv in args.env)
+    script = JOB_PRELUDE + env_lines + shlex.join(args.command)
+    backend = vm.pick_backend(args.backend)
+    with vm.Job(image, src, backend, args.mem, timeout=args.timeout) as job:
+        try:
+            return job.run(script)
+        except KeyboardInterrupt:
+            vm.log("interrupted: stopping the VM")
+            return 130
+
+
+def cmd_info(_args: argparse.Namespace) -> int:
+    out = build.image_dir()
+    built = out / "build.json"
+    print(json.dumps({
+        "cache": str(build.cache_root()),
+        "key": out.name,
+        "built": json.loads(built.read_text()) if built.exists() else None,
+        "backend": vm.pick_backend(os.environ.get("LAB_BACKEND", "auto")),
+        "kvm_usable": vm.kvm_usable(),
+    }, indent=1))
+    return 0
+
+
+def _repo_root() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        return subprocess.run(["git", "-C", str(here), "rev-parse", "--show-toplevel"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return str(here.parent)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lab.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p_build = sub.add_parser("build", help="build (or reuse) the images")
+    p_build.add_argument("--force", action="store_true", help="rebuild even when cached")
+    p_run = sub.add_parser("run", help="run a command inside the VM")
+    p_run.add_argument("--backend", default=os.environ.get("LAB_BACKEND", "auto"))
+    p_run.add_argument("--mem", type=int, default=int(os.environ.get("LAB_MEM", "4096")),
+                       help="VM memory in MB")
+    p_run.add_argument("--src", help="host folder shared as /src (default: this repository)")
+    p_run.add_argument("--env", action="append", default=[], metavar="K=V",
+                       help="environment for the command (repeatable)")
+    p_run.add_argument("--timeout", type=float, default=None, help="seconds before the VM is stopped")
+    p_run.add_argument("command", nargs=argparse.REMAINDER)
+    sub.add_parser("info", help="show the cache and the backend")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGHUP, _on_signal)
+    if args.cmd == "build":
+        print(build.build(force=args.force))
+        return 0
+    if args.cmd == "run":
+        if args.command and args.command[0] == "--":
+            args.command = args.command[1:]
+        return cmd_run(args)
+    return cmd_info(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""Boot the lab VM, run one job inside it, and clean up after it.
+
+A job is a shell script that the guest's init (lab-init) runs from a run
+folder shared with the guest; the guest writes the script's exit status back
+there and powers off. Output streams through the VM console to our stdout.
+
+Backends:
+  uml       User-Mode Linux: the guest kernel is an ordinary host process.
+  qemu-kvm  QEMU with hardware virtualisation (where KVM really works).
+  qemu-tcg  QEMU with software emulation (slow, works everywhere).
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+READY_MARK = "@@lab-ready"
+BACKENDS = ("uml", "qemu-kvm", "qemu-tcg")
+
+
+def log(msg: str) -> None:
+    print(f"[lab] {msg}", file=sys.stderr, flush=True)
+
+
+def kvm_usable() -> bool:
+    """True where /dev/kvm can boot a stock kernel.
+
+    /dev/kvm alone is not enough: a PVM nested hypervisor (as on the project's
+    build machines) only boots PVM guest kernels and exposes no vmx/svm flag.
+    """
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        return False
+    if Path("/sys/module/kvm_pvm").exists():
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return re.search(r"\b(vmx|svm)\b", flags) is not None
+
+
+def pick_backend(requested: str) -> str:
+    if requested != "auto":
+        if requested not in BACKENDS:
+            raise SystemExit(f"lab: unknown backend {requested!r} (one of auto, {', '.join(BACKENDS)})")
+        return requested
+    if kvm_usable() and shutil.which("qemu-system-x86_64"):
+        return "qemu-kvm"
+    import platform
+    if platform.system() == "Linux" and platform.machine() == "x86_64":
+        return "uml"
+    return "qemu-tcg"
+
+
+class Job:
+    """One boot of the VM running one script; always cleaned up."""
+
+    def __init__(self, image_dir: Path, src: Path, backend: str, mem_mb: int,
+                 writable: bool = False, timeout: float | None = None):
+        self.image_dir = image_dir
+        self.src = src.resolve()
+        self.backend = backend
+        self.mem_mb = mem_mb
+        self.writable = writable  # provisioning boots write to the image itself
+        self.timeout = timeout
+        # /dev/shm: UML's memory file and the copy-on-write layer live in RAM.
+        base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
+        self.run_dir = Path(tempfile.mkdtemp(prefix="lvs-lab-", dir=base))
+        self.proc: subprocess.Popen | None = None
+
+    # -- command lines -------------------------------------------------
+    def _cmdline(self) -> str:
+        return f"init=/usr/local/sbin/lab-init quiet loglevel=3 lab.backend={self.backend.split('-')[0]}"
+
+    def _uml_argv(self) -> list[str]:
+        image = self.image_dir / "vm.img"
+        disk = str(image) if self.writable else f"{self.run_dir / 'disk.cow'},{image}"
+        return [
+            str(self.image_dir / "linux.uml"), f"mem={self.mem_mb}M", f"ubd0={disk}",
+            "root=/dev/ubda", "rw", "con0=null,fd:1", "con=null", "ssl=null",
+            f"uml_dir={self.run_dir}", "umid=vm",
+            *shlex.split(self._cmdline()), f"lab.src={self.src}", f"lab.run={self.run_dir}",
+        ]
+
+    def _qemu_argv(self) -> list[str]:
+        kvm = self.backend == "qemu-kvm"
+        image = self.image_dir / "vm.img"
+        snapshot = "" if self.writable else ",snapshot=on"
+        return [
+            "qemu-system-x86_64",
+            *(["-accel", "kvm", "-cpu", "host"] if kvm else ["-accel", "tcg,thread=multi", "-cpu", "max"]),
+            "-machine", "q35", "-m", str(self.mem_mb), "-smp", str(os.cpu_count() or 2),
+            "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
+            "-kernel", str(self.image_dir / "vmlinuz"), "-initrd", str(self.image_dir / "initrd.img"),
+            "-append", f"root=/dev/vda rw console=ttyS0 {self._cmdline()}",
+            "-drive", f"file={image},if=virtio,format=raw{snapshot}",
+            "-virtfs", f"local,path={self.src},mount_tag=src,security_model=none",
+            "-virtfs", f"local,path={self.run_dir},mount_tag=lab,security_model=none",
+            "-device", "virtio-rng-pci",
+        ]
+
+    # -- running -------------------------------------------------------
+    def run(self, script: str, quiet_boot: bool = False) -> int:
+        (self.run_dir / "job.sh").write_text(
+            f'echo "{READY_MARK} $(cut -d" " -f1 /proc/uptime)"\n{script}\n')
+        argv = self._uml_argv() if self.backend == "uml" else self._qemu_argv()
+        env = dict(os.environ, TMPDIR=str(self.run_dir))
+        started = time.monotonic()
+        log(f"booting the VM ({self.backend}, {self.mem_mb} MB)...")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        ready = False
+        deadline = started + self.timeout if self.timeout else None
+        assert self.proc.stdout is not None
+        for raw in iter(self.proc.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").replace("\r", "")
+            if line.startswith(READY_MARK):
+                ready = True
+                log(f"VM ready after {time.monotonic() - started:.1f} s; running the job")
+                continue
+            if ready or not quiet_boot:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+            if deadline and time.monotonic() > deadline:
+                log(f"timeout after {self.timeout:.0f} s: stopping the VM")
+                break
+        self.stop()
+        rc_file = self.run_dir / "rc"
+        if not rc_file.exists():
+            log("the VM stopped without a job status (crashed, timed out or interrupted)")
+            return 125
+        rc = int(rc_file.read_text().strip() or 125)
+        log(f"job exited {rc} after {time.monotonic() - started:.1f} s in all")
+        return rc
+
+    def stop(self) -> None:
+        """Kill the VM's whole process group; wait until none of it is left."""
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=20 if self.proc.poll() is None else 0)
+        except subprocess.TimeoutExpired:
+            pass
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                continue
+        # UML forks a host process per guest process: wait for all of them.
+        for _ in range(50):
+            if not _group_alive(self.proc.pid):
+                break
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.run_dir, ignore_errors=True)
+
+    def __enter__(self) -> "Job":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _group_alive(pgid: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
