@@ -9,6 +9,12 @@ for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr \
          ip_vs_ftp ip_vs_pe_sip ipip ip6_tunnel dummy veth bridge \
          overlay nf_conntrack nf_nat xt_MASQUERADE xt_comment xt_mark xt_addrtype \
          iptable_nat iptable_filter iptable_mangle ip6table_nat ip6table_filter \
-         nft_compat tun; do
+         tun; do
     modprobe -q "$m" 2>/dev/null || echo "lab setup: kernel module $m not available" >&2
+done
+
+# UML's kernel has no nftables NAT chains: netavark's iptables calls must use
+# the legacy (x_tables) backend.
+for t in iptables ip6tables; do
+    update-alternatives --quiet --set "$t" "/usr/sbin/$t-legacy" 2>/dev/null
 done

@@ -1,0 +1,96 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""iproute2 helpers: parse `ip -j` JSON, build ip argv lists, systemd units."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+
+UNIT_HEADER = '# Managed by lvs.cluster.vip_address; local changes will be overwritten.'
+_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
+
+
+class IpError(ValueError):
+    """Unparsable ip output."""
+
+
+def valid_ifname(name):
+    """Linux interface names: 1..15 chars, no "/" or whitespace."""
+    return bool(_IFNAME_RE.match(name or '')) and name not in ('.', '..')
+
+
+def parse_links(text):
+    """`ip -j addr show` / `ip -j link show` -> {ifname: link dict}."""
+    try:
+        data = json.loads(text or '[]')
+    except ValueError as exc:
+        raise IpError('cannot parse ip -j output: %s' % exc)
+    links = {}
+    for item in data:
+        if isinstance(item, dict) and 'ifname' in item:
+            links[item['ifname']] = item
+    return links
+
+
+def link_is_up(link):
+    return 'UP' in (link.get('flags') or [])
+
+
+def addresses(link):
+    """[(address, prefixlen, label)] of a link from `ip -j addr show`."""
+    out = []
+    for info in link.get('addr_info') or []:
+        if info.get('family') not in ('inet', 'inet6') or 'local' not in info:
+            continue
+        out.append((str(ipaddress.ip_address(info['local'])), int(info['prefixlen']),
+                    info.get('label')))
+    return out
+
+
+def find_address(links, address):
+    """[(ifname, prefixlen, label)] wherever `address` is configured."""
+    found = []
+    for name, link in links.items():
+        for addr, prefix, label in addresses(link):
+            if addr == address:
+                found.append((name, prefix, label))
+    return found
+
+
+def addr_argv(ip, action, address, prefix, interface, label=None):
+    argv = [ip, 'addr', action, '%s/%d' % (address, prefix), 'dev', interface]
+    if label:
+        argv += ['label', label]
+    return argv
+
+
+def unit_name(interface, address, prefix):
+    """Systemd unit name for one VIP, e.g. lvs-vip-lo-10.0.0.1-32.service."""
+    safe = re.sub(r'[^A-Za-z0-9_.-]', '_', '%s-%s-%d' % (interface, address.replace(':', '_'), prefix))
+    return 'lvs-vip-%s.service' % safe
+
+
+def unit_text(ip, modprobe, interface, interface_type, address, prefix, label=None):
+    """Oneshot unit restoring one VIP at boot.
+
+    ExecStart is not run by a shell, so each line is a plain argv; a leading
+    "-" makes systemd ignore failures (module already loaded, link exists).
+    """
+    lines = [UNIT_HEADER, '[Unit]',
+             'Description=LVS VIP %s/%d on %s' % (address, prefix, interface),
+             'Wants=network-pre.target', 'After=network-pre.target', 'Before=network.target',
+             '', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes']
+    if interface_type == 'ipip':
+        lines.append('ExecStart=-%s ipip' % modprobe)
+    elif interface_type == 'dummy':
+        lines.append('ExecStart=-%s link add %s type dummy' % (ip, interface))
+    lines.append('ExecStart=%s link set dev %s up' % (ip, interface))
+    lines.append('ExecStart=%s' % ' '.join(addr_argv(ip, 'replace', address, prefix, interface, label)))
+    lines.append('ExecStop=-%s' % ' '.join(addr_argv(ip, 'del', address, prefix, interface)))
+    lines += ['', '[Install]', 'WantedBy=multi-user.target']
+    return '\n'.join(lines) + '\n'

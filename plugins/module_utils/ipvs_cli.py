@@ -1,0 +1,138 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""All ipvsadm I/O of the collection: kernel module, read, batch apply, verify.
+
+Batches go to `ipvsadm -R` on stdin. The `ipvsadm-restore` wrapper script
+shipped with ipvsadm runs `ipvsadm -C` first (flushing every service), so it
+is never used here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+
+PROC_IPVS = '/proc/net/ip_vs'
+SYS_MODULE = '/sys/module'
+
+
+# check_ipvs_version() prints this warning block on every call when the
+# kernel IPVS is older than ipvsadm expects; it is not an apply error.
+_VERSION_WARNING = ('Warning: IPVS version mismatch', 'Kernel compiled with IPVS version',
+                    'ipvsadm v', 'requires minimum IPVS version')
+
+
+def _real_errors(stderr):
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return [line for line in lines if not any(w in line for w in _VERSION_WARNING)]
+
+
+class IPVSRunner(object):
+    """Runs ipvsadm through AnsibleModule.run_command with argv lists only."""
+
+    def __init__(self, module):
+        self.module = module
+        self.ipvsadm = module.get_bin_path('ipvsadm', required=True)
+        self.commands_run = []
+
+    # ------------------------------------------------------------ helpers
+    def run(self, args, data=None, fail=True):
+        argv = [self.ipvsadm] + list(args)
+        self.commands_run.append(argv)
+        if data is None:
+            rc, out, err = self.module.run_command(argv)
+        else:
+            rc, out, err = self.module.run_command(argv, data=data, binary_data=True)
+        if rc != 0 and fail:
+            self.module.fail_json(msg='%s failed (rc=%d): %s' % (' '.join(argv), rc, err.strip()),
+                                  cmd=argv, rc=rc, stdout=out, stderr=err)
+        return rc, out, err
+
+    def ensure_kernel(self, schedulers=(), load_schedulers=True):
+        """Load ip_vs (and scheduler modules) so reads and applies can work.
+
+        ipvsadm itself modprobes ip_vs, but only via /sbin/modprobe; doing it
+        here gives one clear error. Schedulers are auto-loaded by the kernel
+        on first use; loading them first surfaces a missing module early.
+        """
+        if not os.path.exists(PROC_IPVS):
+            modprobe = self.module.get_bin_path('modprobe')
+            if modprobe:
+                self.module.run_command([modprobe, 'ip_vs'])
+            if not os.path.exists(PROC_IPVS):
+                self.module.fail_json(
+                    msg='IPVS is not available: %s is missing after "modprobe ip_vs". '
+                        'Is the kernel built with CONFIG_IP_VS and is the ip_vs module '
+                        'installed?' % PROC_IPVS)
+        if not load_schedulers:
+            return
+        modprobe = None
+        for sched in sorted(set(s for s in schedulers if s)):
+            name = 'ip_vs_%s' % sched
+            if os.path.isdir(os.path.join(SYS_MODULE, name)):
+                continue
+            modprobe = modprobe or self.module.get_bin_path('modprobe')
+            if not modprobe:
+                return
+            rc, _out, err = self.module.run_command([modprobe, name])
+            if rc != 0:
+                self.module.warn('could not load scheduler module %s: %s (it may be '
+                                 'built into the kernel)' % (name, err.strip()))
+
+    # ------------------------------------------------------------ reads
+    def read_table(self):
+        """Current configuration: `-S -n`, plus `--thresholds` when needed.
+
+        Save output lacks -x/-y, so thresholds come from one listing call,
+        skipped when the table has no real servers.
+        """
+        _rc, out, _err = self.run(['-S', '-n'])
+        try:
+            table = m.parse_save(out)
+            if any(table.dests(key) for key in table.keys()):
+                _rc, listing, _err = self.run(['-L', '-n', '--thresholds'])
+                m.merge_thresholds(table, m.parse_listing(listing))
+        except m.ModelError as exc:
+            self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
+        return table
+
+    def list_service(self, service, extra=()):
+        """One service's listing (`-L -n --exact <key>`), parsed."""
+        _rc, out, _err = self.run(['-L', '-n', '--exact'] + list(extra) + service.key_args)
+        try:
+            return m.parse_listing(out)
+        except m.ModelError as exc:
+            self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
+
+    # ------------------------------------------------------------ writes
+    def apply(self, ops):
+        """Feed all ops to one `ipvsadm -R`.
+
+        ipvsadm -R reports only the last line's status in its exit code and
+        prints kernel errors of earlier lines on stderr, so stderr counts too.
+        """
+        if not ops:
+            return
+        script = m.restore_script(ops)
+        rc, out, err = self.run(['-R'], data=script, fail=False)
+        if rc != 0 or _real_errors(err):
+            self.module.fail_json(msg='ipvsadm -R failed (rc=%d): %s' % (rc, err.strip()),
+                                  rc=rc, stdout=out, stderr=err,
+                                  commands=[op.line() for op in ops])
+
+    def apply_and_verify(self, current, ops, keys):
+        """Apply ops, re-read, and fail unless `keys` match the prediction."""
+        predicted = m.apply_ops(current, ops)
+        self.apply(ops)
+        after = self.read_table()
+        if predicted.subset(keys) != after.subset(keys):
+            self.module.fail_json(
+                msg='IPVS table differs from the expected result after applying changes',
+                expected=m.render_table(predicted, keys),
+                actual=m.render_table(after, keys),
+                commands=[op.line() for op in ops])
+        return after

@@ -1,0 +1,269 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Build and validate desired services and real servers from module params.
+
+Every error names the offending field so a playbook author can fix it
+before anything on the host is read or changed. Limits mirror ipvsadm 1.31
+(parse_options/process_options) and the kernel.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+
+MAX_FWMARK = 2 ** 32 - 1
+MAX_THRESHOLD = 2 ** 31 - 1  # ipvsadm: string_to_number(optarg, 0, INT_MAX)
+_PE_RE = re.compile(r'^[A-Za-z0-9_-]{1,15}$')  # IP_VS_PENAME_MAXLEN 16 with NUL
+
+SERVICE_FIELDS = {
+    'protocol': 'protocol', 'address': 'address', 'port': 'port',
+    'fwmark': 'fwmark', 'family': 'family', 'scheduler': 'scheduler',
+    'scheduler_flags': 'scheduler_flags', 'persistent': 'persistent',
+    'persistence_timeout': 'persistence_timeout',
+    'persistence_netmask': 'persistence_netmask',
+    'persistence_engine': 'persistence_engine', 'one_packet': 'one_packet',
+}
+# ipvs_dest names the service address/port differently from the real server.
+DEST_MODULE_SERVICE_FIELDS = dict(SERVICE_FIELDS, address='virtual_address',
+                                  port='virtual_port')
+
+
+class ValidationError(ValueError):
+    """A refused input value; str() reads "<field>: <message>"."""
+
+    def __init__(self, field, message):
+        self.field = field
+        self.message = message
+        super(ValidationError, self).__init__('%s: %s' % (field, message))
+
+
+def _int_range(value, field, low, high):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(field, 'must be an integer, got %r' % (value,))
+    if not low <= value <= high:
+        raise ValidationError(field, 'must be between %d and %d, got %d' % (low, high, value))
+    return value
+
+
+def _ip(value, field):
+    try:
+        return m.canonical_ip(value)
+    except m.ModelError as exc:
+        raise ValidationError(field, str(exc))
+
+
+# ---------------------------------------------------------------- services
+
+def build_service(params, fields=None):
+    """Desired Service from params; unstated options stay None."""
+    f = fields or SERVICE_FIELDS
+
+    def get(name):
+        return params.get(f[name])
+    fwmark = _int_range(get('fwmark'), f['fwmark'], 1, MAX_FWMARK)
+    family = get('family')
+    if family is not None and family not in m.FAMILIES:
+        raise ValidationError(f['family'], 'must be one of %s' % ', '.join(m.FAMILIES))
+    if fwmark is not None:
+        for name in ('protocol', 'address', 'port'):
+            if get(name) is not None:
+                raise ValidationError(f[name], 'cannot be combined with %s' % f['fwmark'])
+        svc = m.Service(fwmark=fwmark, family=family or 'ipv4', port=0)
+    else:
+        if get('address') is None:
+            raise ValidationError(f['address'], 'is required unless %s is set' % f['fwmark'])
+        address, addr_family = _ip(get('address'), f['address'])
+        if family is not None and family != addr_family:
+            raise ValidationError(f['family'], '%s does not match the %s address %s'
+                                  % (family, addr_family, address))
+        if get('port') is None:
+            raise ValidationError(f['port'], 'is required unless %s is set' % f['fwmark'])
+        port = _int_range(get('port'), f['port'], 0, 65535)
+        protocol = get('protocol') or 'tcp'
+        if protocol not in m.PROTOCOLS:
+            raise ValidationError(f['protocol'], 'must be one of %s' % ', '.join(m.PROTOCOLS))
+        svc = m.Service(protocol=protocol, address=address, port=port,
+                        family=addr_family)
+    if f.get('scheduler') not in params:
+        return svc  # key-only callers (ipvs_dest)
+    return _service_options(svc, params, f)
+
+
+def _service_options(svc, params, f):
+    def get(name):
+        return params.get(f[name])
+    scheduler = get('scheduler')
+    if scheduler is not None and scheduler not in m.SCHEDULERS:
+        raise ValidationError(f['scheduler'], 'unknown scheduler %r; known: %s'
+                              % (scheduler, ', '.join(m.SCHEDULERS)))
+    flags = get('scheduler_flags')
+    bits = None
+    if flags is not None:
+        try:
+            bits = m.sched_flag_bits(flags)
+        except ValueError as exc:
+            raise ValidationError(f['scheduler_flags'], str(exc))
+    persistent = get('persistent')
+    timeout = _int_range(get('persistence_timeout'), f['persistence_timeout'],
+                         1, m.MAX_PERSISTENCE_TIMEOUT)
+    mask = get('persistence_netmask')
+    netmask = None
+    if mask is not None:
+        try:
+            netmask = m.prefix_from_netmask(mask, svc.family)
+        except ValueError as exc:
+            raise ValidationError(f['persistence_netmask'], str(exc))
+    for name, value in (('persistence_timeout', timeout), ('persistence_netmask', netmask)):
+        if value is not None:
+            if persistent is False:
+                raise ValidationError(f[name], 'requires %s to be true' % f['persistent'])
+            persistent = True
+    pe = get('persistence_engine')
+    if pe is not None and pe != '' and not _PE_RE.match(pe):
+        raise ValidationError(f['persistence_engine'],
+                              'must be a persistence engine name such as "sip"')
+    svc = svc.replace(scheduler=scheduler, sched_flags=bits, persistent=persistent,
+                      timeout=timeout, netmask=netmask, pe=pe, ops=get('one_packet'))
+    if flags is not None:
+        _check_flag_names(flags, scheduler, f)
+    return svc
+
+
+def _check_flag_names(names, scheduler, f):
+    if isinstance(names, str):
+        names = names.split(',')
+    for name in names:
+        owner = m.SCHED_FLAG_OWNER.get(name.strip())
+        if owner and scheduler is not None and owner != scheduler:
+            raise ValidationError(f['scheduler_flags'], '%s only fits scheduler %s, not %s'
+                                  % (name, owner, scheduler))
+
+
+def validate_service(svc, fields=None, flag_names=None):
+    """Checks needing the resolved service (scheduler/persistence known)."""
+    f = fields or SERVICE_FIELDS
+    if flag_names is not None:
+        _check_flag_names(flag_names, svc.scheduler, f)
+    if svc.scheduler in ('sh', 'mh') and 3 in (svc.sched_flags or ()):
+        # print_sched_flags() cannot show it for sh/mh, so it is unverifiable.
+        raise ValidationError(f['scheduler_flags'], 'flag-3 has no meaning for scheduler %s'
+                              % svc.scheduler)
+    if not svc.fwmark and svc.port == 0 and not svc.persistent:
+        raise ValidationError(f['port'], 'port 0 is only allowed for persistent services '
+                              '(set %s: true)' % f['persistent'])
+    if svc.ops and not svc.fwmark and svc.protocol != 'udp':
+        raise ValidationError(f['one_packet'], 'one-packet scheduling is only for UDP '
+                              'or fwmark services')
+    return svc
+
+
+# ---------------------------------------------------------------- real servers
+
+DEST_KEYS = ('address', 'port', 'forwarding', 'weight', 'u_threshold',
+             'l_threshold', 'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum',
+             'tun_remcsum')
+
+
+def _field(prefix, name):
+    return '%s%s' % (prefix, name)
+
+
+def build_dest(item, prefix=''):
+    """Desired Dest from a real-server dict; unstated options stay None."""
+    if item.get('address') is None:
+        raise ValidationError(_field(prefix, 'address'), 'is required')
+    address = _ip(item['address'], _field(prefix, 'address'))[0]
+    port = _int_range(item.get('port'), _field(prefix, 'port'), 0, 65535)
+    try:
+        forwarding = m.normalise_forwarding(item.get('forwarding'))
+    except ValueError as exc:
+        raise ValidationError(_field(prefix, 'forwarding'), str(exc))
+    weight = _int_range(item.get('weight'), _field(prefix, 'weight'), 0, 65535)
+    upper = _int_range(item.get('u_threshold'), _field(prefix, 'u_threshold'), 0, MAX_THRESHOLD)
+    lower = _int_range(item.get('l_threshold'), _field(prefix, 'l_threshold'), 0, MAX_THRESHOLD)
+    tun_type = item.get('tun_type')
+    if tun_type is not None and tun_type not in m.TUN_TYPES:
+        raise ValidationError(_field(prefix, 'tun_type'), 'must be one of %s' % ', '.join(m.TUN_TYPES))
+    tun_port = _int_range(item.get('tun_port'), _field(prefix, 'tun_port'), 1, 65535)
+    chosen = [name for name in m.TUN_FLAGS if item.get('tun_' + name)]
+    if len(chosen) > 1:
+        raise ValidationError(_field(prefix, 'tun_' + chosen[1]),
+                              'is mutually exclusive with tun_%s' % chosen[0])
+    return m.Dest(address=address, port=port, forwarding=forwarding, weight=weight,
+                  u_threshold=upper, l_threshold=lower, tun_type=tun_type,
+                  tun_port=tun_port, tun_flags=chosen[0] if chosen else None)
+
+
+def validate_dest_request(svc, dest, prefix=''):
+    """Checks on what the user stated, before merging with the host state."""
+    def fld(name):
+        return _field(prefix, name)
+    if dest.forwarding in ('dr', 'tun') and not svc.fwmark and dest.port is not None \
+            and dest.port != svc.port:
+        raise ValidationError(fld('port'), 'forwarding %s cannot map ports: real server port %d '
+                              'must equal the service port %d (port mapping needs nat)'
+                              % (dest.forwarding, dest.port, svc.port))
+    tun_opts = [n for n in ('tun_type', 'tun_port', 'tun_flags') if getattr(dest, n) is not None]
+    if tun_opts and dest.forwarding is not None and dest.forwarding != 'tun':
+        name = tun_opts[0] if tun_opts[0] != 'tun_flags' else 'tun_' + dest.tun_flags
+        raise ValidationError(fld(name), 'tunnel options need forwarding tun, not %s'
+                              % dest.forwarding)
+    if dest.u_threshold and dest.l_threshold and dest.l_threshold > dest.u_threshold:
+        raise ValidationError(fld('l_threshold'), 'must not exceed u_threshold (%d > %d)'
+                              % (dest.l_threshold, dest.u_threshold))
+    if dest.tun_type in ('ipip', 'gre') and dest.tun_port is not None:
+        raise ValidationError(fld('tun_port'), 'only fits tun_type gue')
+    if dest.tun_type == 'ipip' and dest.tun_flags is not None:
+        raise ValidationError(fld('tun_' + dest.tun_flags), 'does not fit tun_type ipip')
+    if dest.tun_type == 'gre' and dest.tun_flags == 'remcsum':
+        raise ValidationError(fld('tun_remcsum'), 'does not fit tun_type gre')
+    if not svc.fwmark and dest.port == 0 and svc.port != 0:
+        raise ValidationError(fld('port'), 'must be between 1 and 65535')
+    return dest
+
+
+def validate_dest(svc, dest, prefix='', stated=None):
+    """Checks on the resolved dest (all fields known).
+
+    stated is the user's Dest before resolution: its tunnel options are
+    checked against the resolved forwarding method (which may come from
+    the host when the user did not state it).
+    """
+    def fld(name):
+        return _field(prefix, name)
+    if stated is not None:
+        validate_dest_request(svc, stated.replace(forwarding=dest.forwarding), prefix)
+    validate_dest_request(svc, dest, prefix)
+    if dest.family != svc.family and dest.forwarding != 'tun':
+        raise ValidationError(fld('address'), '%s real server %s cannot serve an %s service '
+                              'unless forwarding is tun' % (dest.family, dest.address, svc.family))
+    if dest.u_threshold and dest.l_threshold > dest.u_threshold:
+        raise ValidationError(fld('l_threshold'), 'must not exceed u_threshold (%d > %d)'
+                              % (dest.l_threshold, dest.u_threshold))
+    if dest.forwarding == 'tun':
+        if dest.tun_type == 'gue' and dest.tun_port is None:
+            raise ValidationError(fld('tun_port'), 'is required when tun_type is gue')
+        if dest.tun_type != 'gue' and dest.tun_port is not None:
+            raise ValidationError(fld('tun_port'), 'only fits tun_type gue')
+        if dest.tun_type == 'ipip' and dest.tun_flags is not None:
+            raise ValidationError(fld('tun_' + dest.tun_flags), 'does not fit tun_type ipip')
+        if dest.tun_type == 'gre' and dest.tun_flags == 'remcsum':
+            raise ValidationError(fld('tun_remcsum'), 'does not fit tun_type gre')
+    return dest
+
+
+def check_unique_dests(dests, field='real_servers'):
+    """dests: resolved Dest list in user order; refuse duplicates."""
+    seen = {}
+    for index, dest in enumerate(dests):
+        if dest.key in seen:
+            raise ValidationError('%s[%d]' % (field, index), 'duplicates %s[%d] (%s)'
+                                  % (field, seen[dest.key], dest.key))
+        seen[dest.key] = index

@@ -1,0 +1,244 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: arp_sysctl
+short_description: ARP and reverse-path kernel settings for direct-routing and tunnelling real servers
+version_added: 0.1.0
+description:
+  - Sets C(arp_ignore) and C(arp_announce) so a real server does not answer ARP for the VIP it
+    carries on C(lo) or C(tunl0), and for V(tun) mode disables reverse-path filtering that would
+    drop decapsulated packets.
+  - Values are written live to C(/proc/sys/net/ipv4/conf/<interface>/<key>) for C(all) and every
+    listed interface, and (with O(persist=true)) to one managed file under C(/etc/sysctl.d/).
+  - The kernel uses the maximum of C(all) and the interface value for C(arp_ignore),
+    C(arp_announce) and C(rp_filter), so C(all) is always set.
+author: lvs.cluster contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Shows the settings and the persisted file before and after.
+  platform:
+    platforms: posix
+options:
+  mode:
+    description:
+      - V(dr) for direct routing real servers, V(tun) for tunnelling real servers.
+      - In V(tun) mode C(rp_filter) defaults to V(0) and is also set on C(tunl0) (the C(ipip)
+        module is loaded when C(tunl0) is missing).
+    type: str
+    choices: [dr, tun]
+    required: true
+  interfaces:
+    description:
+      - Interfaces to set besides C(all), for example the one carrying the VIP (C(lo)).
+      - Each must exist in C(/sys/class/net); C(tunl0) is also accepted in V(tun) mode.
+    type: list
+    elements: str
+    default: []
+  arp_ignore:
+    description: C(arp_ignore) value, 0 to 8. V(1) answers ARP only for addresses of the receiving interface.
+    type: int
+    default: 1
+  arp_announce:
+    description: C(arp_announce) value, 0 to 2. V(2) always uses the best local source address.
+    type: int
+    default: 2
+  rp_filter:
+    description:
+      - C(rp_filter) value, 0 to 2. In V(tun) mode the default is V(0); in V(dr) mode it is only
+        set when given.
+    type: int
+  proxy_arp:
+    description: C(proxy_arp) value, 0 or 1. Only set when given.
+    type: int
+  state:
+    description:
+      - V(present) applies the values. V(absent) removes the persisted file and resets
+        C(arp_ignore) and C(arp_announce) to the kernel default V(0); C(rp_filter) and
+        C(proxy_arp) are left as they are.
+    type: str
+    choices: [present, absent]
+    default: present
+  persist:
+    description: Keep the values across reboots in O(persist_file).
+    type: bool
+    default: true
+  persist_file:
+    description: Managed sysctl file.
+    type: path
+    default: /etc/sysctl.d/90-lvs-cluster.conf
+seealso:
+  - module: lvs.cluster.vip_address
+'''
+
+EXAMPLES = r'''
+- name: Direct-routing real server with the VIP on lo
+  lvs.cluster.arp_sysctl:
+    mode: dr
+    interfaces: [lo, eth0]
+
+- name: Tunnelling real server
+  lvs.cluster.arp_sysctl:
+    mode: tun
+    interfaces: [eth0]
+
+- name: Undo
+  lvs.cluster.arp_sysctl:
+    mode: dr
+    interfaces: [lo, eth0]
+    state: absent
+'''
+
+RETURN = r'''
+sysctls:
+  description: The managed settings and their values after the run (predicted in check mode).
+  returned: always
+  type: dict
+  sample:
+    net.ipv4.conf.all.arp_ignore: "1"
+    net.ipv4.conf.all.arp_announce: "2"
+    net.ipv4.conf.lo.arp_ignore: "1"
+    net.ipv4.conf.lo.arp_announce: "2"
+changed_keys:
+  description: Settings whose live value was (or would be) changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [net.ipv4.conf.all.arp_ignore]
+persist_file:
+  description: Path of the managed sysctl file.
+  returned: always
+  type: str
+  sample: /etc/sysctl.d/90-lvs-cluster.conf
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
+
+LIMITS = {'arp_ignore': 8, 'arp_announce': 2, 'rp_filter': 2, 'proxy_arp': 1}
+
+
+def desired_values(params):
+    """Ordered [(key, value)] the run must enforce; validates ranges first."""
+    for name, high in LIMITS.items():
+        value = params[name]
+        if value is not None and not 0 <= value <= high:
+            raise ValueError('%s: must be between 0 and %d, got %d' % (name, high, value))
+    for name in params['interfaces']:
+        if not iph.valid_ifname(name) or name in ('all', 'default'):
+            raise ValueError('interfaces: %r is not a valid interface name' % name)
+    ifaces = ['all'] + [i for i in params['interfaces'] if i != 'all']
+    tun = params['mode'] == 'tun'
+    present = params['state'] == 'present'
+    values = []
+    for name in ('arp_ignore', 'arp_announce'):
+        value = params[name] if present else 0
+        values += [(sh.conf_key(i, name), str(value)) for i in ifaces]
+    if present:
+        rp_filter = params['rp_filter']
+        if rp_filter is None and tun:
+            rp_filter = 0
+        if rp_filter is not None:
+            targets = ifaces + (['tunl0'] if tun and 'tunl0' not in ifaces else [])
+            values += [(sh.conf_key(i, 'rp_filter'), str(rp_filter)) for i in targets]
+        if params['proxy_arp'] is not None:
+            values += [(sh.conf_key(i, 'proxy_arp'), str(params['proxy_arp'])) for i in ifaces]
+    return values
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            mode=dict(type='str', required=True, choices=['dr', 'tun']),
+            interfaces=dict(type='list', elements='str', default=[]),
+            arp_ignore=dict(type='int', default=1),
+            arp_announce=dict(type='int', default=2),
+            rp_filter=dict(type='int'),
+            proxy_arp=dict(type='int'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            persist=dict(type='bool', default=True),
+            persist_file=dict(type='path', default='/etc/sysctl.d/90-lvs-cluster.conf'),
+        ),
+        supports_check_mode=True)
+    params = module.params
+    try:
+        values = desired_values(params)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc), field=str(exc).split(':', maxsplit=1)[0])
+    tun = params['mode'] == 'tun'
+    present = params['state'] == 'present'
+    for name in params['interfaces']:
+        if sh.interface_exists(name) or (tun and name == 'tunl0'):
+            continue
+        module.fail_json(msg='interfaces: %s does not exist in %s' % (name, sh.SYS_CLASS_NET),
+                         field='interfaces')
+
+    needs_tunl0 = present and tun and any('.tunl0.' in key for key, _v in values)
+    commands = []
+    if needs_tunl0 and not sh.interface_exists('tunl0'):
+        modprobe = module.get_bin_path('modprobe', required=True)
+        commands.append([modprobe, 'ipip'])
+        if not module.check_mode:
+            rc, _out, err = module.run_command([modprobe, 'ipip'])
+            if rc != 0 or not sh.interface_exists('tunl0'):
+                module.fail_json(msg='cannot create tunl0 with "modprobe ipip": %s' % err.strip())
+
+    before = dict((key, sh.read_value(key)) for key, _v in values)
+    changed_keys = [key for key, value in values if before[key] != value]
+    if present:
+        missing = [key for key in changed_keys if before[key] is None and '.tunl0.' not in key]
+        if missing:
+            module.fail_json(msg='kernel setting %s does not exist' % missing[0])
+
+    old_file = sh.read_file(params['persist_file'])
+    new_file = None
+    if present and params['persist']:
+        header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.'
+                  % params['mode']]
+        new_file = sh.render_conf(header, values)
+    file_changed = new_file != old_file
+
+    if not module.check_mode:
+        for key, value in values:
+            if key in changed_keys:
+                try:
+                    sh.write_value(key, value)
+                except (IOError, OSError) as exc:
+                    module.fail_json(msg='cannot set %s: %s' % (key, exc), changed_keys=changed_keys)
+        if file_changed:
+            if new_file is None:
+                os.unlink(params['persist_file'])
+            else:
+                sh.write_file_atomic(module, params['persist_file'], new_file)
+
+    result = dict(changed=bool(changed_keys or file_changed or commands),
+                  sysctls=dict(values), changed_keys=changed_keys,
+                  persist_file=params['persist_file'])
+    if module._diff:
+        result['diff'] = [
+            dict(before_header='kernel', after_header='kernel',
+                 before=''.join('%s = %s\n' % (k, before[k]) for k, _v in values if before[k] is not None),
+                 after=''.join('%s = %s\n' % (k, v) for k, v in values)),
+            dict(before_header=params['persist_file'], after_header=params['persist_file'],
+                 before=old_file or '', after=new_file or ''),
+        ]
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,314 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: vip_address
+short_description: Put a virtual IP address on an interface, optionally persistent across reboots
+version_added: 0.1.0
+description:
+  - Adds or removes one IPv4 or IPv6 address on C(lo), a dummy interface (created when missing),
+    C(tunl0) (the C(ipip) module is loaded and the link set up) or an existing interface, with
+    C(ip) from iproute2.
+  - With O(persist=true) a oneshot systemd unit C(lvs-vip-<interface>-<address>-<prefix>.service)
+    is written to O(unit_dir) and enabled by a symlink in C(multi-user.target.wants), so no
+    C(systemctl) call and no running systemd is needed (works in containers). Its C(ExecStart)
+    lines are plain C(ip)/C(modprobe) argv lists; no shell or Python runs at boot.
+author: lvs.cluster contributors (!UNKNOWN)
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: Shows the interface's addresses and the unit file before and after.
+  platform:
+    platforms: posix
+options:
+  address:
+    description:
+      - IPv4 or IPv6 address, optionally with a prefix length (V(10.0.0.1/32)).
+    type: str
+    required: true
+  prefix:
+    description:
+      - Prefix length. Defaults to the one in O(address), else V(32) for IPv4 and V(128) for IPv6
+        (a host route, the usual choice for a VIP on C(lo) or a dummy).
+    type: int
+  interface:
+    description: Interface that carries the address.
+    type: str
+    default: lo
+  interface_type:
+    description:
+      - V(auto) treats C(tunl0) as V(ipip) and anything else as V(existing).
+      - V(existing) requires the interface to exist.
+      - V(dummy) creates a dummy interface named O(interface) when missing and sets it up.
+      - V(ipip) loads the C(ipip) kernel module (which creates C(tunl0)) and sets the link up.
+    type: str
+    choices: [auto, existing, dummy, ipip]
+    default: auto
+  label:
+    description:
+      - IPv4 address label, which must be O(interface) or start with O(interface) followed by a
+        colon (V(lo:vip1)), at most 15 characters.
+    type: str
+  state:
+    description: Whether the address is present.
+    type: str
+    choices: [present, absent]
+    default: present
+  persist:
+    description:
+      - Write and enable (V(true)) or remove (V(false) or O(state=absent)) the boot unit for this
+        address. When omitted the boot unit is left as it is, except that O(state=absent) removes it.
+    type: bool
+  unit_dir:
+    description: Directory of the systemd unit files.
+    type: path
+    default: /etc/systemd/system
+notes:
+  - Removing an address does not delete a dummy interface, which may carry other addresses.
+  - The address is only managed on O(interface); the module warns when it is found elsewhere.
+seealso:
+  - module: lvs.cluster.arp_sysctl
+'''
+
+EXAMPLES = r'''
+- name: VIP on loopback of a direct-routing real server, restored at boot
+  lvs.cluster.vip_address:
+    address: 10.0.0.1
+    interface: lo
+    persist: true
+
+- name: VIP on a dummy interface
+  lvs.cluster.vip_address:
+    address: "2001:db8::1"
+    interface: lvs0
+    interface_type: dummy
+
+- name: VIP on tunl0 of a tunnelling real server
+  lvs.cluster.vip_address:
+    address: 10.0.0.1/32
+    interface: tunl0
+    persist: true
+
+- name: Remove the VIP and its boot unit
+  lvs.cluster.vip_address:
+    address: 10.0.0.1
+    state: absent
+'''
+
+RETURN = r'''
+address:
+  description: The address with its prefix length.
+  returned: always
+  type: str
+  sample: 10.0.0.1/32
+interface:
+  description: The interface managed.
+  returned: always
+  type: str
+  sample: lo
+commands:
+  description: The commands run, or that would be run in check mode (argv joined by spaces).
+  returned: always
+  type: list
+  elements: str
+  sample: ["/usr/sbin/ip addr add 10.0.0.1/32 dev lo"]
+unit_file:
+  description: Path of the boot unit for this address.
+  returned: always
+  type: str
+  sample: /etc/systemd/system/lvs-vip-lo-10.0.0.1-32.service
+'''
+
+import ipaddress
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
+
+
+class VipError(ValueError):
+    def __init__(self, field, message):
+        super(VipError, self).__init__('%s: %s' % (field, message))
+        self.field = field
+
+
+def parse_request(params):
+    """Validate before touching anything; returns (address, prefix)."""
+    text = params['address'].strip()
+    prefix = params['prefix']
+    if '/' in text:
+        text, _sep, given = text.partition('/')
+        if not given.isdigit():
+            raise VipError('address', 'bad prefix length %r' % given)
+        if prefix is not None and prefix != int(given):
+            raise VipError('prefix', 'conflicts with the prefix in address (/%s)' % given)
+        prefix = int(given)
+    try:
+        ip = ipaddress.ip_address(text.strip('[]'))
+    except ValueError:
+        raise VipError('address', '%r is not an IPv4 or IPv6 address' % params['address'])
+    limit = 32 if ip.version == 4 else 128
+    if prefix is None:
+        prefix = limit
+    if not 0 < prefix <= limit:
+        raise VipError('prefix', 'must be between 1 and %d' % limit)
+    if not iph.valid_ifname(params['interface']):
+        raise VipError('interface', '%r is not a valid interface name' % params['interface'])
+    label = params['label']
+    if label is not None:
+        if ip.version != 4:
+            raise VipError('label', 'labels only exist for IPv4 addresses')
+        iface = params['interface']
+        if len(label) > 15 or not (label == iface or label.startswith(iface + ':')):
+            raise VipError('label', 'must be %s or start with "%s:" and have at most 15 characters'
+                           % (iface, iface))
+    return str(ip), prefix
+
+
+def interface_type(params):
+    kind = params['interface_type']
+    if kind == 'auto':
+        return 'ipip' if params['interface'] == 'tunl0' else 'existing'
+    if kind == 'ipip' and params['interface'] != 'tunl0':
+        raise VipError('interface', 'interface_type ipip only creates tunl0')
+    return kind
+
+
+def describe(links, interface):
+    link = links.get(interface)
+    if link is None:
+        return '(interface %s does not exist)\n' % interface
+    lines = ['%s/%d%s' % (a, p, ' label %s' % lbl if lbl and lbl != interface else '')
+             for a, p, lbl in iph.addresses(link)]
+    return ''.join('%s %s\n' % (interface, line) for line in lines)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            address=dict(type='str', required=True),
+            prefix=dict(type='int'),
+            interface=dict(type='str', default='lo'),
+            interface_type=dict(type='str', default='auto', choices=['auto', 'existing', 'dummy', 'ipip']),
+            label=dict(type='str'),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            persist=dict(type='bool'),
+            unit_dir=dict(type='path', default='/etc/systemd/system'),
+        ),
+        supports_check_mode=True)
+    params = module.params
+    try:
+        address, prefix = parse_request(params)
+        kind = interface_type(params)
+    except VipError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
+
+    iface = params['interface']
+    present = params['state'] == 'present'
+    ip = module.get_bin_path('ip', required=True)
+    modprobe = module.get_bin_path('modprobe', required=kind == 'ipip') or '/sbin/modprobe'
+
+    rc, out, err = module.run_command([ip, '-j', 'addr', 'show'])
+    if rc != 0:
+        module.fail_json(msg='ip -j addr show failed: %s' % err.strip(), rc=rc)
+    try:
+        links = iph.parse_links(out)
+    except iph.IpError as exc:
+        module.fail_json(msg=str(exc))
+    link = links.get(iface)
+    if present and link is None and kind == 'existing':
+        module.fail_json(msg='interface: %s does not exist (use interface_type dummy to create it)'
+                         % iface, field='interface')
+
+    commands = []
+    if present:
+        if link is None and kind == 'dummy':
+            commands.append([ip, 'link', 'add', iface, 'type', 'dummy'])
+        if link is None and kind == 'ipip':
+            commands.append([modprobe, 'ipip'])
+        if link is None or not iph.link_is_up(link):
+            commands.append([ip, 'link', 'set', 'dev', iface, 'up'])
+    have = [(p, lbl) for a, p, lbl in iph.addresses(link or {}) if a == address]
+    for old_prefix, old_label in have:
+        wrong_label = params['label'] is not None and (old_label or iface) != params['label']
+        if not present or old_prefix != prefix or wrong_label:
+            commands.append(iph.addr_argv(ip, 'del', address, old_prefix, iface))
+    keep = [p for p, lbl in have if p == prefix and (params['label'] is None or (lbl or iface) == params['label'])]
+    if present and not keep:
+        commands.append(iph.addr_argv(ip, 'add', address, prefix, iface, params['label']))
+    elsewhere = [n for n, _p, _l in iph.find_address(links, address) if n != iface]
+    if present and elsewhere:
+        module.warn('%s is also configured on %s' % (address, ', '.join(sorted(elsewhere))))
+
+    # Boot persistence: a unit file plus its wants symlink.
+    unit = iph.unit_name(iface, address, prefix)
+    unit_path = os.path.join(params['unit_dir'], unit)
+    wants = os.path.join(params['unit_dir'], 'multi-user.target.wants', unit)
+    old_unit = sh.read_file(unit_path)
+    persist = params['persist'] if present else False
+    new_unit = old_unit
+    if persist:
+        new_unit = iph.unit_text(ip, modprobe, iface, kind, address, prefix, params['label'])
+    elif persist is False:
+        new_unit = None
+    unit_changed = new_unit != old_unit or (new_unit is not None and not os.path.islink(wants)) \
+        or (new_unit is None and os.path.lexists(wants))
+
+    after_links = links
+    if commands and not module.check_mode:
+        for argv in commands:
+            rc, _out, err = module.run_command(argv)
+            if rc != 0:
+                module.fail_json(msg='%s failed: %s' % (' '.join(argv), err.strip()), rc=rc,
+                                 commands=[' '.join(c) for c in commands])
+        rc, out, err = module.run_command([ip, '-j', 'addr', 'show'])
+        after_links = iph.parse_links(out) if rc == 0 else links
+    if unit_changed and not module.check_mode:
+        if new_unit is None:
+            for path in (wants, unit_path):
+                if os.path.lexists(path):
+                    os.unlink(path)
+        else:
+            if new_unit != old_unit:
+                sh.write_file_atomic(module, unit_path, new_unit)
+            if not os.path.islink(wants):
+                if not os.path.isdir(os.path.dirname(wants)):
+                    os.makedirs(os.path.dirname(wants), 0o755)
+                if os.path.lexists(wants):
+                    os.unlink(wants)
+                os.symlink(unit_path, wants)
+
+    result = dict(changed=bool(commands) or unit_changed, address='%s/%d' % (address, prefix),
+                  interface=iface, commands=[' '.join(c) for c in commands], unit_file=unit_path)
+    if module._diff:
+        after_text = describe(after_links, iface)
+        if module.check_mode and commands:
+            lines = [line for line in describe(links, iface).splitlines()
+                     if not line.startswith('(') and line.split()[1].split('/')[0] != address]
+            if present:
+                lines.append('%s %s/%d%s' % (iface, address, prefix, ' label %s' % params['label']
+                                             if params['label'] and params['label'] != iface else ''))
+            after_text = ''.join(line + '\n' for line in lines)
+        result['diff'] = [
+            dict(before_header='addresses on %s' % iface, after_header='addresses on %s' % iface,
+                 before=describe(links, iface), after=after_text),
+            dict(before_header=unit_path, after_header=unit_path,
+                 before=old_unit or '', after=new_unit or ''),
+        ]
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

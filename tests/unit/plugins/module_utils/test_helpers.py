@@ -1,0 +1,52 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
+from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import fixture_text
+
+
+def test_parse_links_and_addresses():
+    links = iph.parse_links(fixture_text('ip_addr_show.json'))
+    assert sorted(links) == ['eth0', 'lo', 'lvs0']
+    assert iph.link_is_up(links['lo']) and not iph.link_is_up(links['lvs0'])
+    assert iph.addresses(links['lo']) == [('127.0.0.1', 8, 'lo'), ('10.0.0.5', 32, 'lo:vip5'),
+                                          ('::1', 128, None)]
+    assert iph.find_address(links, 'fd00::2') == [('eth0', 64, None)]
+    assert iph.parse_links('') == {}
+    with pytest.raises(iph.IpError):
+        iph.parse_links('{not json')
+
+
+def test_argv_and_units():
+    assert iph.addr_argv('/sbin/ip', 'add', '10.0.0.1', 32, 'lo', 'lo:1') == [
+        '/sbin/ip', 'addr', 'add', '10.0.0.1/32', 'dev', 'lo', 'label', 'lo:1']
+    assert iph.unit_name('eth0.100', '2001:db8::1', 128) == 'lvs-vip-eth0.100-2001_db8__1-128.service'
+    text = iph.unit_text('/sbin/ip', '/sbin/modprobe', 'tunl0', 'ipip', '10.0.0.1', 32)
+    assert 'ExecStart=-/sbin/modprobe ipip\n' in text
+    assert 'ExecStop=-/sbin/ip addr del 10.0.0.1/32 dev tunl0\n' in text
+
+
+@pytest.mark.parametrize('name,ok', [('lo', True), ('eth0.100', True), ('a' * 15, True),
+                                     ('a' * 16, False), ('a b', False), ('a/b', False),
+                                     ('', False), ('..', False)])
+def test_valid_ifname(name, ok):
+    assert iph.valid_ifname(name) is ok
+
+
+def test_sysctl_keys():
+    assert sh.conf_key('eth0.100', 'rp_filter') == 'net.ipv4.conf.eth0/100.rp_filter'
+    assert sh.key_to_path('net.ipv4.conf.eth0/100.rp_filter') == \
+        '/proc/sys/net/ipv4/conf/eth0.100/rp_filter'
+    assert sh.render_conf(['hdr'], [('a.b', '1')]) == '# hdr\na.b = 1\n'
+
+
+def test_read_missing_value(monkeypatch, tmp_path):
+    monkeypatch.setattr(sh, 'PROC_SYS', str(tmp_path))
+    assert sh.read_value('net.ipv4.conf.none.rp_filter') is None
+    assert sh.read_file(str(tmp_path / 'nope')) is None

@@ -1,0 +1,112 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
+from ansible_collections.lvs.cluster.plugins.modules import arp_sysctl
+from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, run_module
+
+
+@pytest.fixture
+def proc(tmp_path, monkeypatch):
+    """A fake /proc/sys and /sys/class/net with lo, eth0, eth0.100."""
+    root = tmp_path / 'proc'
+    net = tmp_path / 'net'
+    for iface in ('all', 'default', 'lo', 'eth0', 'eth0.100'):
+        conf = root / 'net' / 'ipv4' / 'conf' / iface
+        conf.mkdir(parents=True)
+        for key, value in (('arp_ignore', '0'), ('arp_announce', '0'), ('rp_filter', '2'),
+                           ('proxy_arp', '0')):
+            (conf / key).write_text(u'%s\n' % value)
+        if iface not in ('all', 'default'):
+            (net / iface).mkdir(parents=True)
+    monkeypatch.setattr(sh, 'PROC_SYS', str(root))
+    monkeypatch.setattr(sh, 'SYS_CLASS_NET', str(net))
+    return tmp_path
+
+
+def value(proc, iface, key):
+    return (proc / 'proc' / 'net' / 'ipv4' / 'conf' / iface / key).read_text().strip()
+
+
+def test_dr_mode_live_and_persisted(proc):
+    conf = proc / 'sysctl.d' / '90-lvs-cluster.conf'
+    args = dict(mode='dr', interfaces=['lo', 'eth0.100'], persist_file=str(conf))
+    result = run_module(arp_sysctl, args, FakeHost(), diff=True)
+    assert result['changed'] is True
+    assert result['sysctls'] == {
+        'net.ipv4.conf.all.arp_ignore': '1', 'net.ipv4.conf.lo.arp_ignore': '1',
+        'net.ipv4.conf.eth0/100.arp_ignore': '1', 'net.ipv4.conf.all.arp_announce': '2',
+        'net.ipv4.conf.lo.arp_announce': '2', 'net.ipv4.conf.eth0/100.arp_announce': '2'}
+    assert value(proc, 'eth0.100', 'arp_ignore') == '1'
+    assert value(proc, 'all', 'arp_announce') == '2'
+    assert value(proc, 'all', 'rp_filter') == '2'  # dr mode leaves rp_filter alone
+    text = conf.read_text()
+    assert text.startswith('# Managed by lvs.cluster.arp_sysctl (mode dr)')
+    assert 'net.ipv4.conf.eth0/100.arp_ignore = 1\n' in text
+    assert run_module(arp_sysctl, args, FakeHost())['changed'] is False
+
+
+def test_check_mode_changes_nothing(proc):
+    conf = proc / 'x.conf'
+    result = run_module(arp_sysctl, dict(mode='dr', persist_file=str(conf)), FakeHost(),
+                        check_mode=True)
+    assert result['changed_keys'] == ['net.ipv4.conf.all.arp_ignore', 'net.ipv4.conf.all.arp_announce']
+    assert value(proc, 'all', 'arp_ignore') == '0' and not conf.exists()
+
+
+def test_tun_mode_sets_rp_filter_and_loads_ipip(proc, monkeypatch):
+    host = FakeHost()
+
+    def fake_modprobe(argv, **kw):
+        host.calls.append(argv)
+        conf = proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'tunl0'
+        conf.mkdir(parents=True)
+        (conf / 'rp_filter').write_text(u'1\n')
+        (proc / 'net' / 'tunl0').mkdir()
+        return 0, '', ''
+    host.run_command = fake_modprobe
+    result = run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0'], persist=False), host)
+    assert host.calls == [['/usr/sbin/modprobe', 'ipip']]
+    assert value(proc, 'tunl0', 'rp_filter') == '0'
+    assert value(proc, 'eth0', 'rp_filter') == '0' and value(proc, 'all', 'rp_filter') == '0'
+    assert 'net.ipv4.conf.tunl0.rp_filter' in result['sysctls']
+
+
+def test_absent_resets_and_removes_file(proc):
+    conf = proc / 'lvs.conf'
+    conf.write_text(u'# old\n')
+    (proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'all' / 'arp_ignore').write_text(u'1\n')
+    result = run_module(arp_sysctl, dict(mode='dr', state='absent', persist_file=str(conf)),
+                        FakeHost())
+    assert result['changed_keys'] == ['net.ipv4.conf.all.arp_ignore']
+    assert value(proc, 'all', 'arp_ignore') == '0'
+    assert not conf.exists()
+
+
+def test_proxy_arp_and_rp_filter_when_given(proc):
+    result = run_module(arp_sysctl, dict(mode='dr', rp_filter=0, proxy_arp=1, persist=False),
+                        FakeHost())
+    assert result['sysctls']['net.ipv4.conf.all.rp_filter'] == '0'
+    assert value(proc, 'all', 'proxy_arp') == '1'
+
+
+@pytest.mark.parametrize('args,field', [
+    (dict(mode='dr', interfaces=['eth9']), 'interfaces'),
+    (dict(mode='dr', interfaces=['tunl0']), 'interfaces'),
+    (dict(mode='dr', interfaces=['a/b']), 'interfaces'),
+    (dict(mode='dr', arp_ignore=9), 'arp_ignore'),
+    (dict(mode='dr', arp_announce=3), 'arp_announce'),
+    (dict(mode='tun', rp_filter=5), 'rp_filter'),
+    (dict(mode='dr', proxy_arp=2), 'proxy_arp'),
+])
+def test_validation(proc, args, field):
+    args['persist'] = False
+    with pytest.raises(AnsibleFail) as err:
+        run_module(arp_sysctl, args, FakeHost())
+    assert err.value.args[0]['field'] == field
+    assert value(proc, 'all', 'arp_ignore') == '0'

@@ -1,0 +1,132 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.modules import vip_address
+from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
+    AnsibleFail, FakeHost, fixture_text, run_module)
+
+IP = '/usr/sbin/ip'
+SHOW = (IP, '-j', 'addr', 'show')
+
+
+def host():
+    return FakeHost(canned={SHOW: (0, fixture_text('ip_addr_show.json'), '')})
+
+
+def changes(h):
+    return [c for c in h.calls if c != list(SHOW)]
+
+
+def test_add_on_lo(tmp_path):
+    h = host()
+    result = run_module(vip_address, dict(address='10.0.0.1', unit_dir=str(tmp_path)), h, diff=True)
+    assert result['commands'] == ['/usr/sbin/ip addr add 10.0.0.1/32 dev lo']
+    assert changes(h) == [[IP, 'addr', 'add', '10.0.0.1/32', 'dev', 'lo']]
+    assert result['address'] == '10.0.0.1/32'
+    assert not os.listdir(str(tmp_path))  # persist not requested
+
+
+def test_check_mode_same_commands_and_diff(tmp_path):
+    h = host()
+    result = run_module(vip_address, dict(address='10.0.0.1', unit_dir=str(tmp_path)), h,
+                        check_mode=True, diff=True)
+    assert result['commands'] == ['/usr/sbin/ip addr add 10.0.0.1/32 dev lo']
+    assert changes(h) == []
+    assert result['diff'][0]['after'].endswith('lo 10.0.0.1/32\n')
+    assert 'lo 127.0.0.1/8\n' in result['diff'][0]['before']
+
+
+def test_existing_address_is_idempotent(tmp_path):
+    h = host()
+    result = run_module(vip_address, dict(address='10.0.0.5/32', label='lo:vip5',
+                                          unit_dir=str(tmp_path)), h)
+    assert result['changed'] is False and changes(h) == []
+
+
+def test_prefix_change_replaces(tmp_path):
+    h = host()
+    result = run_module(vip_address, dict(address='10.0.0.5', prefix=24, unit_dir=str(tmp_path)), h)
+    assert result['commands'] == ['/usr/sbin/ip addr del 10.0.0.5/32 dev lo',
+                                  '/usr/sbin/ip addr add 10.0.0.5/24 dev lo']
+
+
+def test_absent_removes_address_and_unit(tmp_path):
+    unit = tmp_path / 'lvs-vip-lo-10.0.0.5-32.service'
+    unit.write_text(u'old')
+    wants = tmp_path / 'multi-user.target.wants'
+    wants.mkdir()
+    os.symlink(str(unit), str(wants / unit.name))
+    h = host()
+    result = run_module(vip_address, dict(address='10.0.0.5', state='absent',
+                                          unit_dir=str(tmp_path)), h)
+    assert result['commands'] == ['/usr/sbin/ip addr del 10.0.0.5/32 dev lo']
+    assert not unit.exists() and not os.path.lexists(str(wants / unit.name))
+    assert result['changed'] is True
+
+
+def test_dummy_created_and_persisted(tmp_path):
+    h = host()
+    args = dict(address='2001:db8::1', interface='vip0', interface_type='dummy', persist=True,
+                unit_dir=str(tmp_path))
+    result = run_module(vip_address, args, h)
+    assert result['commands'] == ['/usr/sbin/ip link add vip0 type dummy',
+                                  '/usr/sbin/ip link set dev vip0 up',
+                                  '/usr/sbin/ip addr add 2001:db8::1/128 dev vip0']
+    unit = tmp_path / 'lvs-vip-vip0-2001_db8__1-128.service'
+    text = unit.read_text()
+    assert 'ExecStart=-/usr/sbin/ip link add vip0 type dummy\n' in text
+    assert 'ExecStart=/usr/sbin/ip addr replace 2001:db8::1/128 dev vip0\n' in text
+    assert 'WantedBy=multi-user.target\n' in text
+    link = tmp_path / 'multi-user.target.wants' / unit.name
+    assert os.readlink(str(link)) == str(unit)
+
+
+def test_persist_only_change_and_idempotence(tmp_path):
+    args = dict(address='10.0.0.5', label='lo:vip5', persist=True, unit_dir=str(tmp_path))
+    first = run_module(vip_address, args, host(), diff=True)
+    assert first['changed'] is True and first['commands'] == []
+    assert 'label lo:vip5' in first['diff'][1]['after']
+    second = run_module(vip_address, args, host())
+    assert second['changed'] is False
+
+
+def test_down_dummy_is_set_up(tmp_path):
+    result = run_module(vip_address, dict(address='10.0.0.7', interface='lvs0',
+                                          interface_type='dummy', unit_dir=str(tmp_path)), host())
+    assert result['commands'] == ['/usr/sbin/ip link set dev lvs0 up',
+                                  '/usr/sbin/ip addr add 10.0.0.7/32 dev lvs0']
+
+
+def test_tunl0_loads_ipip(tmp_path):
+    result = run_module(vip_address, dict(address='10.0.0.1', interface='tunl0', persist=True,
+                                          unit_dir=str(tmp_path)), host(), check_mode=True)
+    assert result['commands'] == ['/usr/sbin/modprobe ipip', '/usr/sbin/ip link set dev tunl0 up',
+                                  '/usr/sbin/ip addr add 10.0.0.1/32 dev tunl0']
+    assert not os.listdir(str(tmp_path))
+
+
+@pytest.mark.parametrize('args,field', [
+    (dict(address='10.0.0.300'), 'address'),
+    (dict(address='10.0.0.1/33'), 'prefix'),
+    (dict(address='10.0.0.1/24', prefix=32), 'prefix'),
+    (dict(address='10.0.0.1/x'), 'address'),
+    (dict(address='10.0.0.1', interface='bad name'), 'interface'),
+    (dict(address='10.0.0.1', label='eth0:1'), 'label'),
+    (dict(address='2001:db8::1', label='lo:1'), 'label'),
+    (dict(address='10.0.0.1', interface='eth9'), 'interface'),
+    (dict(address='10.0.0.1', interface='lo', interface_type='ipip'), 'interface'),
+])
+def test_validation(tmp_path, args, field):
+    h = host()
+    args['unit_dir'] = str(tmp_path)
+    with pytest.raises(AnsibleFail) as err:
+        run_module(vip_address, args, h)
+    assert err.value.args[0]['field'] == field
+    assert changes(h) == []
