@@ -12,7 +12,10 @@ SCENARIO ?= smoke
 LAB := $(PYTHON) lab/lab.py
 
 .DEFAULT_GOAL := help
-.PHONY: help test static units lab-image lab-test lab-tests demo lab-info clean
+MODULES := $(basename $(notdir $(wildcard plugins/modules/*.py)))
+BIN := $(abspath $(VENV))/bin
+
+.PHONY: help test static lint sanity docs units lab-image lab-test lab-tests demo lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -24,12 +27,27 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-static: $(VENV)/.installed ## static checks of the lab code
-	$(VENV)/bin/python -m py_compile lab/*.py molecule/*/tests/*.py
+static: lint sanity docs ## every static check
+	$(BIN)/python -m py_compile lab/*.py molecule/*/tests/*.py
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
 
+lint: $(VENV)/.installed ## ansible-lint, production profile
+	$(BIN)/ansible-lint
+
+sanity: $(VENV)/.installed ## ansible-test sanity (no ignore entries)
+	@test ! -s tests/sanity/ignore-2.19.txt || { echo "sanity: ignore entries are not allowed"; exit 1; }
+	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
+	  PATH="$(BIN):$$PATH" ansible-test sanity --venv --python 3.11
+
+docs: $(VENV)/.installed ## every module renders with ansible-doc
+	dir=$$(bash tests/utils/ansible-test-env.sh) && \
+	  for m in $(MODULES); do \
+	    ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/ansible-doc lvs.cluster.$$m >/dev/null || exit 1; \
+	    echo "ansible-doc lvs.cluster.$$m: ok"; done
+
 units: $(VENV)/.installed ## unit tests
-	$(VENV)/bin/python -m pytest -q tests/unit
+	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
+	  PYTHONPATH="$${dir%/ansible_collections/*}" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
 lab-image: ## build the lab images (cached by content)
 	$(LAB) build

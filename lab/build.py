@@ -12,6 +12,7 @@ this file), so a second run reuses them and a changed input rebuilds:
 from __future__ import annotations
 
 import concurrent.futures
+import fcntl
 import hashlib
 import json
 import os
@@ -74,7 +75,7 @@ def _host_ca_bundle() -> str | None:
 
 def _run(argv: list[str], logfile: Path) -> None:
     with logfile.open("ab") as out:
-        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        result = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
     if result.returncode:
         tail = logfile.read_text(errors="replace").splitlines()[-25:]
         raise SystemExit("lab build: command failed ({}):\n  {}\n{}".format(
@@ -145,10 +146,19 @@ def build(force: bool = False) -> Path:
     out = image_dir()
     if (out / "build.json").exists() and not force:
         return out
+    cache_root().mkdir(parents=True, exist_ok=True)
+    # One build at a time per cache: a second caller waits, then reuses it.
+    with open(cache_root() / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (out / "build.json").exists() and not force:
+            return out
+        return _build(out)
+
+
+def _build(out: Path) -> Path:
     for tool in ("mmdebstrap", "mkfs.ext4"):
         if not shutil.which(tool):
             raise SystemExit(f"lab build: {tool} is missing (apt-get install mmdebstrap e2fsprogs)")
-    cache_root().mkdir(parents=True, exist_ok=True)
     work = cache_root() / f"build-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()

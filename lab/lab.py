@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """The lvs.cluster lab: a VM with a real kernel IPVS, for tests and demos.
 
   lab.py build [--force]          build the images (cached; rebuilt when inputs change)

@@ -159,7 +159,7 @@ class Job:
             except subprocess.TimeoutExpired:
                 continue
         # UML forks a host process per guest process: wait for all of them.
-        for _ in range(50):
+        for _attempt in range(50):
             if not _group_alive(self.proc.pid):
                 break
             try:

@@ -5,8 +5,13 @@
 # effect then proves its verifier can fail: converge, verify (must pass),
 # break the cluster, verify again (must fail), destroy.
 set -u
-cd "$(dirname "$0")/../.."
-[ $# -gt 0 ] || set -- $(ls -d molecule/*/molecule.yml | cut -d/ -f2)
+cd "$(dirname "$0")/../.." || exit 2
+if [ $# -eq 0 ]; then
+    for f in molecule/*/molecule.yml; do
+        s=${f#molecule/}
+        set -- "$@" "${s%/molecule.yml}"
+    done
+fi
 
 passed=0 failed=0 summary=""
 note() { echo "=== $*"; }

@@ -28,11 +28,10 @@ cp "${lvs_src}/tests/utils/get_pip_stub.py" "${cache_dir}/get_pip_${lvs_pip//./_
 LVS_COLLECTION_DIR="${lvs_root}/ansible_collections/lvs/cluster"
 export LVS_COLLECTION_DIR
 mkdir -p "${LVS_COLLECTION_DIR}"
-if command -v rsync >/dev/null 2>&1; then
-    rsync -a --delete --exclude .git --exclude tests/output "${lvs_src}/" "${LVS_COLLECTION_DIR}/"
-else
-    rm -rf "${LVS_COLLECTION_DIR}"
-    mkdir -p "${LVS_COLLECTION_DIR}"
-    (cd "${lvs_src}" && tar --exclude=.git --exclude=tests/output -cf - .) | (cd "${LVS_COLLECTION_DIR}" && tar -xf -)
-fi
+# Only the files git knows (tracked, or new and not ignored): ansible-test
+# then sees exactly the collection, not build output or local scratch files.
+rm -rf "${LVS_COLLECTION_DIR}"
+mkdir -p "${LVS_COLLECTION_DIR}"
+(cd "${lvs_src}" && git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf -) \
+    | (cd "${LVS_COLLECTION_DIR}" && tar -xf -)
 echo "${LVS_COLLECTION_DIR}"

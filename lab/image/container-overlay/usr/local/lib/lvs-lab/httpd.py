@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """The scenario hosts' HTTP server: answers every GET with its host name.
 
 A verifier counts which real server answered each request through the VIP.
