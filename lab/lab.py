@@ -4,8 +4,10 @@
   lab.py run [opts] -- CMD ARGS   boot the VM, run CMD in the shared working tree,
                                   exit with its status
   lab.py info                     the cache, the image key, the backend chosen
+  lab.py clean                    remove cached images other than the current one
 
 Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_MEM (MB),
+LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
 LAB_CACHE (cache folder), LAB_APT_SOURCES (an apt sources file for the build),
 LAB_CA_BUNDLE (CA bundle pip trusts while building).
 """
@@ -67,6 +69,17 @@ def cmd_info(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(_args: argparse.Namespace) -> int:
+    import shutil
+    keep = build.image_dir().name
+    root = build.cache_root()
+    for entry in sorted(root.iterdir()) if root.is_dir() else []:
+        if entry.is_dir() and entry.name != keep:
+            vm.log(f"removing {entry}")
+            shutil.rmtree(entry, ignore_errors=True)
+    return 0
+
+
 def _repo_root() -> str:
     here = Path(__file__).resolve().parent
     try:
@@ -92,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     p_run.add_argument("--timeout", type=float, default=None, help="seconds before the VM is stopped")
     p_run.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("info", help="show the cache and the backend")
+    sub.add_parser("clean", help="remove cached images other than the current one")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
@@ -102,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command and args.command[0] == "--":
             args.command = args.command[1:]
         return cmd_run(args)
+    if args.cmd == "clean":
+        return cmd_clean(args)
     return cmd_info(args)
 
 

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 READY_MARK = "@@lab-ready"
+DONE_MARK = "@@lab-done"  # after it, only the VM's power-off messages follow
 BACKENDS = ("uml", "qemu-kvm", "qemu-tcg")
 
 
@@ -109,8 +110,10 @@ class Job:
 
     # -- running -------------------------------------------------------
     def run(self, script: str, quiet_boot: bool = False) -> int:
+        (self.run_dir / "user.sh").write_text(script + "\n")
         (self.run_dir / "job.sh").write_text(
-            f'echo "{READY_MARK} $(cut -d" " -f1 /proc/uptime)"\n{script}\n')
+            f'echo "{READY_MARK} $(cut -d" " -f1 /proc/uptime)"\n'
+            f'sh /lab/user.sh\nrc=$?\necho "{DONE_MARK} $rc"\nexit $rc\n')
         argv = self._uml_argv() if self.backend == "uml" else self._qemu_argv()
         env = dict(os.environ, TMPDIR=str(self.run_dir))
         started = time.monotonic()
@@ -118,6 +121,7 @@ class Job:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         ready = False
+        stamps = os.environ.get("LAB_TIMESTAMPS") == "1"
         deadline = started + self.timeout if self.timeout else None
         assert self.proc.stdout is not None
         for raw in iter(self.proc.stdout.readline, b""):
@@ -126,7 +130,13 @@ class Job:
                 ready = True
                 log(f"VM ready after {time.monotonic() - started:.1f} s; running the job")
                 continue
+            if line.startswith(DONE_MARK):
+                ready = False
+                quiet_boot = True
+                continue
             if ready or not quiet_boot:
+                if stamps:  # where the time goes: seconds since boot started
+                    line = f"[{time.monotonic() - started:7.1f}] {line}"
                 sys.stdout.write(line)
                 sys.stdout.flush()
             if deadline and time.monotonic() > deadline:

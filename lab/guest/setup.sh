@@ -18,3 +18,8 @@ done
 for t in iptables ip6tables; do
     update-alternatives --quiet --set "$t" "/usr/sbin/$t-legacy" 2>/dev/null
 done
+
+# The working tree is the collection lvs.cluster: link it where Ansible looks,
+# so Molecule's prerun (a 60 s collection build and install under UML) is off.
+mkdir -p /usr/share/ansible/collections/ansible_collections/lvs
+ln -sfn /src /usr/share/ansible/collections/ansible_collections/lvs/cluster

@@ -1,5 +1,6 @@
 """Real HTTP traffic from the client through the director's IPVS (NAT)."""
 import collections
+import time
 
 import testinfra
 
@@ -24,8 +25,18 @@ def test_every_request_answered_by_both_real_servers():
     assert set(counts) == REAL_SERVERS, f"unexpected answers: {dict(counts)}"
 
 
+def service_conns(stats):
+    line = next((ln for ln in stats.splitlines() if ln.startswith(f"TCP  {VIP}:80")), None)
+    return int(line.split()[2]) if line else 0
+
+
 def test_director_ipvs_counted_the_connections():
-    stats = host("director").check_output("ipvsadm -L -n --stats --exact")
+    # The kernel updates these counters about every 2 s: poll, do not read once.
+    deadline = time.monotonic() + 10
+    while True:
+        stats = host("director").check_output("ipvsadm -L -n --stats --exact")
+        if service_conns(stats) >= REQUESTS or time.monotonic() > deadline:
+            break
+        time.sleep(1)
     print(stats)
-    line = next(ln for ln in stats.splitlines() if ln.startswith(f"TCP  {VIP}:80"))
-    assert int(line.split()[2]) >= REQUESTS
+    assert service_conns(stats) >= REQUESTS
