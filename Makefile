@@ -15,12 +15,12 @@ LAB := $(PYTHON) lab/lab.py
 MODULES := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test static lint sanity docs units lab-image lab-test lab-tests demo lab-info clean
+.PHONY: help test static lint sanity docs units lab-selftest lab-image lab-test lab-tests demo lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-test: static units lab-tests ## everything (what CI runs)
+test: static units lab-selftest lab-tests ## everything (what CI runs)
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ docs: $(VENV)/.installed ## every module renders with ansible-doc
 units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PYTHONPATH="$${dir%/ansible_collections/*}" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+lab-selftest: $(VENV)/.installed ## the lab runner's contract (status, output, cleanup), real boots
+	$(LAB) build
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 
 lab-image: ## build the lab images (cached by content)
 	$(LAB) build

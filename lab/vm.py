@@ -102,7 +102,8 @@ class Job:
             "-nodefaults", "-display", "none", "-no-reboot", "-serial", "stdio",
             "-kernel", str(self.image_dir / "vmlinuz"), "-initrd", str(self.image_dir / "initrd.img"),
             "-append", f"root=/dev/vda rw console=ttyS0 {self._cmdline()}",
-            "-drive", f"file={image},if=virtio,format=raw{snapshot}",
+            # locking off: concurrent UML runs hold the (never written) base image open
+            "-drive", f"file={image},if=virtio,format=raw,file.locking=off{snapshot}",
             "-virtfs", f"local,path={self.src},mount_tag=src,security_model=none",
             "-virtfs", f"local,path={self.run_dir},mount_tag=lab,security_model=none",
             "-device", "virtio-rng-pci",
@@ -142,6 +143,8 @@ class Job:
             if deadline and time.monotonic() > deadline:
                 log(f"timeout after {self.timeout:.0f} s: stopping the VM")
                 break
+        else:
+            self.stop(grace=20)  # the console closed: the VM is powering off
         self.stop()
         rc_file = self.run_dir / "rc"
         if not rc_file.exists():
@@ -151,30 +154,31 @@ class Job:
         log(f"job exited {rc} after {time.monotonic() - started:.1f} s in all")
         return rc
 
-    def stop(self) -> None:
-        """Kill the VM's whole process group; wait until none of it is left."""
+    def stop(self, grace: float = 0) -> None:
+        """Kill the VM's whole process group; wait until none of it is left.
+
+        grace: seconds to let a VM that is powering off finish by itself.
+        The disk layer is thrown away, so there is nothing to shut down
+        cleanly: an interrupted or timed-out VM is killed at once.
+        """
         if self.proc is None:
             return
         try:
-            self.proc.wait(timeout=20 if self.proc.poll() is None else 0)
+            self.proc.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                continue
         # UML forks a host process per guest process: wait for all of them.
-        for _attempt in range(50):
-            if not _group_alive(self.proc.pid):
-                break
+        for _attempt in range(100):
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
+                break
+            if self.proc.poll() is None:
+                try:
+                    self.proc.wait(timeout=0.1)
+                except subprocess.TimeoutExpired:
+                    pass
+            if not _group_alive(self.proc.pid):
                 break
             time.sleep(0.1)
 
