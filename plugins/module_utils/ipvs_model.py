@@ -515,6 +515,12 @@ def parse_rule(line):
         elif tok == '--pe':
             svc['pe'] = _take(tokens, i, tok)
         elif tok in ('-b', '--sched-flags'):
+            if i + 1 == len(tokens):
+                # print_sched_flags() names only bits 1 and 2 for sh and mh:
+                # with flag-3 alone, `ipvsadm -S` prints "-b " and nothing else.
+                flag_text = ''
+                i += 1
+                continue
             flag_text = _take(tokens, i, tok)
         elif tok in ('-r', '--real-server'):
             dst['address'], dst['port'] = split_hostport(_take(tokens, i, tok))
@@ -548,6 +554,8 @@ def parse_rule(line):
                           if mask is not None else full_prefix(svc['family']))
     if flag_text:
         svc['sched_flags'] = sched_flag_bits(flag_text)
+    elif flag_text == '' and svc.get('scheduler') in ('sh', 'mh'):
+        svc['sched_flags'] = frozenset([3])
     service = Service(**svc)
     dest = None
     if command in ('-a', '-e', '-d'):
@@ -898,6 +906,22 @@ def apply_ops(table, ops):
     return result
 
 
+def dest_sort_key(dest):
+    """Canonical real-server order: IPv4 before IPv6, then address, then port.
+
+    The kernel keeps real servers in insertion order and ipvsadm sorts them
+    when listing, so a predicted table (new servers appended) and the table
+    read back after applying it list them differently; everything shown to
+    the user is sorted with this key so that check mode and the real run agree.
+    """
+    ip = ipaddress.ip_address(dest.address)
+    return (ip.version, int(ip), dest.port)
+
+
+def sorted_dests(table, key):
+    return sorted(table.dests(key).values(), key=dest_sort_key)
+
+
 def render_table(table, keys=None):
     """Readable ipvsadm-style lines (save format plus -x/-y thresholds)."""
     lines = []
@@ -906,7 +930,7 @@ def render_table(table, keys=None):
         if svc is None:
             continue
         lines.append(' '.join(svc.rule_args('-A')))
-        for dest in table.dests(key).values():
+        for dest in sorted_dests(table, key):
             lines.append(' '.join(dest.rule_args(svc, '-a')))
     return lines
 

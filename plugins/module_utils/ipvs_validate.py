@@ -166,6 +166,9 @@ def validate_service(svc, fields=None, flag_names=None):
 
 # ---------------------------------------------------------------- real servers
 
+_L_THRESHOLD_MSG = ('must not exceed u_threshold (%d > %d); the kernel refuses a lower '
+                    'threshold above the upper one, also when u_threshold is 0 (unlimited)')
+
 DEST_KEYS = ('address', 'port', 'forwarding', 'weight', 'u_threshold',
              'l_threshold', 'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum',
              'tun_remcsum')
@@ -215,8 +218,8 @@ def validate_dest_request(svc, dest, prefix=''):
         name = tun_opts[0] if tun_opts[0] != 'tun_flags' else 'tun_' + dest.tun_flags
         raise ValidationError(fld(name), 'tunnel options need forwarding tun, not %s'
                               % dest.forwarding)
-    if dest.u_threshold and dest.l_threshold and dest.l_threshold > dest.u_threshold:
-        raise ValidationError(fld('l_threshold'), 'must not exceed u_threshold (%d > %d)'
+    if dest.l_threshold and dest.u_threshold is not None and dest.l_threshold > dest.u_threshold:
+        raise ValidationError(fld('l_threshold'), _L_THRESHOLD_MSG
                               % (dest.l_threshold, dest.u_threshold))
     if dest.tun_type in ('ipip', 'gre') and dest.tun_port is not None:
         raise ValidationError(fld('tun_port'), 'only fits tun_type gue')
@@ -244,8 +247,10 @@ def validate_dest(svc, dest, prefix='', stated=None):
     if dest.family != svc.family and dest.forwarding != 'tun':
         raise ValidationError(fld('address'), '%s real server %s cannot serve an %s service '
                               'unless forwarding is tun' % (dest.family, dest.address, svc.family))
-    if dest.u_threshold and dest.l_threshold > dest.u_threshold:
-        raise ValidationError(fld('l_threshold'), 'must not exceed u_threshold (%d > %d)'
+    if dest.l_threshold > dest.u_threshold:
+        # The kernel (ip_vs_add_dest/ip_vs_edit_dest) refuses l_threshold >
+        # u_threshold with ERANGE even when u_threshold is 0 ("unlimited").
+        raise ValidationError(fld('l_threshold'), _L_THRESHOLD_MSG
                               % (dest.l_threshold, dest.u_threshold))
     if dest.forwarding == 'tun':
         if dest.tun_type == 'gue' and dest.tun_port is None:

@@ -111,7 +111,7 @@ options:
         description: Upper connection threshold, V(0) means unlimited. Default V(0).
         type: int
       l_threshold:
-        description: Lower connection threshold, must not exceed a non-zero upper threshold. Default V(0).
+        description: Lower connection threshold, at most the upper threshold (the kernel refuses a non-zero one when the upper threshold is V(0), unlimited). Default V(0).
         type: int
       tun_type:
         description: Tunnel type for V(tun) forwarding. Default V(ipip).
@@ -329,7 +329,7 @@ def main():
         changed=bool(ops),
         commands=[op.line() for op in ops],
         service=after.to_dict() if after else None,
-        real_servers=[d.to_dict() for d in predicted.dests(key).values()],
+        real_servers=[d.to_dict() for d in m.sorted_dests(predicted, key)],
     )
     if module._diff:
         result['diff'] = dict(

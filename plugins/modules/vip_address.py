@@ -186,12 +186,27 @@ def interface_type(params):
     return kind
 
 
-def describe(links, interface):
+def _shown(entries):
+    """Addresses as the diff shows them: sorted, without IPv6 link-local ones.
+
+    The kernel lists IPv4 before IPv6 and adds an fe80:: address by itself to
+    a link brought up (a new dummy), so a prediction could never match the
+    read-back order and content otherwise.
+    """
+    keep = [(a, p, lbl) for a, p, lbl in entries if not ipaddress.ip_address(a).is_link_local
+            or ipaddress.ip_address(a).version == 4]
+    return sorted(keep, key=lambda e: (ipaddress.ip_address(e[0]).version,
+                                       int(ipaddress.ip_address(e[0])), e[1]))
+
+
+def describe(links, interface, entries=None):
     link = links.get(interface)
-    if link is None:
+    if link is None and entries is None:
         return '(interface %s does not exist)\n' % interface
+    if entries is None:
+        entries = iph.addresses(link)
     lines = ['%s/%d%s' % (a, p, ' label %s' % lbl if lbl and lbl != interface else '')
-             for a, p, lbl in iph.addresses(link)]
+             for a, p, lbl in _shown(entries)]
     return ''.join('%s %s\n' % (interface, line) for line in lines)
 
 
@@ -295,12 +310,10 @@ def main():
     if module._diff:
         after_text = describe(after_links, iface)
         if module.check_mode and commands:
-            lines = [line for line in describe(links, iface).splitlines()
-                     if not line.startswith('(') and line.split()[1].split('/')[0] != address]
+            entries = [e for e in iph.addresses(link or {}) if e[0] != address]
             if present:
-                lines.append('%s %s/%d%s' % (iface, address, prefix, ' label %s' % params['label']
-                                             if params['label'] and params['label'] != iface else ''))
-            after_text = ''.join(line + '\n' for line in lines)
+                entries.append((address, prefix, params['label'] or iface))
+            after_text = describe(links, iface, entries)
         result['diff'] = [
             dict(before_header='addresses on %s' % iface, after_header='addresses on %s' % iface,
                  before=describe(links, iface), after=after_text),

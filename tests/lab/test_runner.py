@@ -69,6 +69,6 @@ def test_interrupted_run_leaves_nothing_behind():
         time.sleep(0.5)
     time.sleep(5)  # well into the job
     os.kill(proc.pid, signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
+    out = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "stopping the VM" in out

@@ -24,6 +24,40 @@ def test_save_round_trips_byte_for_byte():
     assert rendered == text
 
 
+def test_save_real_edge_cases():
+    # Captured from ipvsadm 1.31 on kernel 6.1 (the lab): sh/mh with flag-3
+    # only print "-b " and nothing else; bare -p reads back as 360; an IPv6
+    # /128 persistence and an IPv4 255.255.255.255 one print no -M; tunnels
+    # mix families; fwmark real servers read back with port 0.
+    text = fixture_text('ipvsadm_save_edge.txt')
+    table = m.parse_save(text)
+    assert table.service('-t 10.0.0.7:80').sched_flags == frozenset([3])
+    assert table.service('-t 10.0.0.8:80').sched_flags == frozenset([1])
+    assert table.service('-t 10.0.0.9:80').timeout == 360
+    assert table.service('-t 10.0.0.10:80').netmask == 0
+    assert table.service('-t [2001:db8::3]:80').netmask == 128
+    assert list(table.dests('-f 3 -6')) == ['10.3.0.1:0', '[2001:db8::7]:0', '[2001:db8::8]:8080']
+    assert table.dest('-t 10.0.0.11:80', '[2001:db8::5]:80').tun_type == 'ipip'
+    m.merge_thresholds(table, m.parse_listing(fixture_text('ipvsadm_list_thresholds_edge.txt')))
+    assert table.dest('-f 3 -6', '[2001:db8::8]:8080').u_threshold == 10
+    rendered = m.render_table(table)
+    assert rendered[0] == '-A -t 10.0.0.7:80 -s mh'
+    assert rendered[1:] == text.splitlines()[1:-1] + ['-a -f 3 -6 -r [2001:db8::8]:8080 -m -w 1 -x 10 -y 10']
+
+
+def test_render_sorts_dests_like_ipvsadm():
+    table = m.Table()
+    svc = m.Service(protocol='tcp', address='10.0.0.1', port=80, family='ipv4', scheduler='rr',
+                    sched_flags=frozenset(), persistent=False, ops=False)
+    table.add_service(svc)
+    for address in ('2001:db8::1', '10.0.0.12', '10.0.0.9'):
+        table.add_dest(svc.key, m.Dest(address=address, port=80, forwarding='tun', weight=1,
+                                       u_threshold=0, l_threshold=0, tun_type='ipip'))
+    assert [d.address for d in m.sorted_dests(table, svc.key)] == ['10.0.0.9', '10.0.0.12', '2001:db8::1']
+    assert [line.split()[4] for line in m.render_table(table)[1:]] == [
+        '10.0.0.9:80', '10.0.0.12:80', '[2001:db8::1]:80']
+
+
 def test_save_empty():
     assert len(m.parse_save(fixture_text('ipvsadm_save_empty.txt'))) == 0
 

@@ -166,7 +166,19 @@ def test_dest_request_allows_port_mapping_for_nat_and_fwmark():
     v.validate_dest_request(SERVICE, v.build_dest(dest(forwarding='nat', port=8080)))
     v.validate_dest_request(FWMARK, v.build_dest(dest(forwarding='dr', port=8080)))
     v.validate_dest_request(SERVICE, v.build_dest(dest(forwarding='dr', port=80)))
-    v.validate_dest_request(SERVICE, v.build_dest(dest(u_threshold=0, l_threshold=20)))
+    v.validate_dest_request(SERVICE, v.build_dest(dest(u_threshold=10, l_threshold=10)))
+
+
+@pytest.mark.parametrize('kw', [dict(u_threshold=0, l_threshold=20), dict(l_threshold=20)])
+def test_lower_threshold_needs_an_upper_one(kw):
+    # Real kernel 6.1: `ipvsadm -a ... -y 5` (no -x) fails with "Numerical
+    # result out of range": l_threshold > u_threshold is refused even for u 0.
+    with pytest.raises(v.ValidationError) as err:
+        v.validate_dest(SERVICE, v.build_dest(dest(**kw)).resolve(SERVICE))
+    assert err.value.field == 'l_threshold'
+    if 'u_threshold' in kw:
+        with pytest.raises(v.ValidationError):
+            v.validate_dest_request(SERVICE, v.build_dest(dest(**kw)))
 
 
 @pytest.mark.parametrize('service,kw,field', [

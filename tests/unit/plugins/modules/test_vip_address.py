@@ -39,7 +39,9 @@ def test_check_mode_same_commands_and_diff(tmp_path):
                         check_mode=True, diff=True)
     assert result['commands'] == ['/usr/sbin/ip addr add 10.0.0.1/32 dev lo']
     assert changes(h) == []
-    assert result['diff'][0]['after'].endswith('lo 10.0.0.1/32\n')
+    # Sorted (IPv4 first), as the real run reads them back from the kernel.
+    assert result['diff'][0]['after'] == ('lo 10.0.0.1/32\nlo 10.0.0.5/32 label lo:vip5\n'
+                                          'lo 127.0.0.1/8\nlo ::1/128\n')
     assert 'lo 127.0.0.1/8\n' in result['diff'][0]['before']
 
 
