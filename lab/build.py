@@ -142,6 +142,15 @@ podman image ls
         raise SystemExit(f"lab build: importing the node image failed ({rc})")
 
 
+def _wait(future: concurrent.futures.Future, start: float, what: str):
+    """The future's result, with a line of progress every 20 s."""
+    while True:
+        try:
+            return future.result(timeout=20)
+        except concurrent.futures.TimeoutError:
+            vm.log(f"  ... {what}: {time.monotonic() - start:.0f} s")
+
+
 def build(force: bool = False) -> Path:
     out = image_dir()
     if (out / "build.json").exists() and not force:
@@ -169,9 +178,9 @@ def _build(out: Path) -> Path:
         with concurrent.futures.ThreadPoolExecutor(2) as pool:
             node = pool.submit(_node_rootfs, work)
             root = pool.submit(_vm_rootfs, work)
-            tar = node.result()
+            tar = _wait(node, start, "node root filesystem")
             vm.log(f"  node root filesystem ready ({time.monotonic() - start:.0f} s)")
-            root_dir = root.result()
+            root_dir = _wait(root, start, "VM root filesystem (packages, then the Python toolchain)")
         timings["rootfs_s"] = round(time.monotonic() - start, 1)
         vm.log(f"  VM root filesystem ready ({timings['rootfs_s']:.0f} s)")
         staging = work / "out"
