@@ -1,7 +1,8 @@
 """Build the lab images from Debian packages and PyPI, cached by content.
 
-Outputs, in CACHE/<key>/ where key hashes every build input (lab/image/ and
-this file), so a second run reuses them and a changed input rebuilds:
+Outputs, in CACHE/<key>/ where key hashes every build input (everything in
+lab/image/, the recipe included), so a second run reuses them and a changed
+input rebuilds:
   vm.img               ext4 root disk of the VM, with the scenario-host image
                        already imported into its podman storage
   linux.uml            the User-Mode Linux kernel (a host program; it needs a
@@ -22,12 +23,10 @@ import time
 from pathlib import Path
 
 import vm
+from image import recipe
 
 LAB_DIR = Path(__file__).resolve().parent
 IMAGE_DIR = LAB_DIR / "image"
-SUITE = "bookworm"
-DISK_SIZE = "8G"
-NODE_IMAGE = "localhost/lvs-lab/node:bookworm"
 
 
 def cache_root() -> Path:
@@ -37,8 +36,8 @@ def cache_root() -> Path:
 
 def build_key() -> str:
     digest = hashlib.sha256()
-    for path in sorted([*IMAGE_DIR.rglob("*"), Path(__file__).resolve()]):
-        if path.is_file():
+    for path in sorted(IMAGE_DIR.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(LAB_DIR)).encode() + b"\0")
             digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
@@ -47,11 +46,6 @@ def build_key() -> str:
 
 def image_dir() -> Path:
     return cache_root() / build_key()
-
-
-def _packages(name: str) -> str:
-    lines = (IMAGE_DIR / name).read_text().splitlines()
-    return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
 def _apt_sources() -> list[str]:
@@ -85,37 +79,14 @@ def _run(argv: list[str], logfile: Path) -> None:
 def _node_rootfs(work: Path) -> Path:
     """The scenario hosts' root filesystem, as a tar for `podman import`."""
     tar = work / "node.tar"
-    _run(["mmdebstrap", "--variant=minbase", f"--include={_packages('container-packages.txt')}",
-          f"--customize-hook=sync-in {IMAGE_DIR / 'container-overlay'} /",
-          # The HTTP server starts with systemd in every host; tests stop it where needed.
-          '--customize-hook=chroot "$1" systemctl enable lvs-lab-httpd.service',
-          SUITE, str(tar), *_apt_sources()], work / "node.log")
+    _run(["mmdebstrap", *recipe.node_args(), recipe.SUITE, str(tar), *_apt_sources()], work / "node.log")
     return tar
 
 
 def _vm_rootfs(work: Path) -> Path:
     root = work / "vmroot"
-    hooks = [
-        f"--customize-hook=sync-in {IMAGE_DIR / 'vm-overlay'} /",
-        '--customize-hook=mkdir -p "$1/opt/lab"',
-        f"--customize-hook=copy-in {IMAGE_DIR / 'requirements-vm.txt'} /opt/lab",
-        '--customize-hook=chroot "$1" python3 -m venv /opt/lab/venv',
-    ]
-    ca = _host_ca_bundle()
-    # A clean environment: the host's REQUESTS_CA_BUNDLE and the like would
-    # point pip at files that do not exist, or differ, inside the root.
-    pip_env = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8"
-    if ca:  # trust the host's CA bundle (e.g. an intercepting proxy) while building
-        hooks.append(f'--customize-hook=cp {ca} "$1/tmp/build-ca.crt"')
-        pip_env += " PIP_CERT=/tmp/build-ca.crt"
-    hooks += [
-        f'--customize-hook=chroot "$1" {pip_env} /opt/lab/venv/bin/pip install -q '
-        "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements-vm.txt",
-        '--customize-hook=rm -f "$1/tmp/build-ca.crt"',
-        '--customize-hook=chroot "$1" update-initramfs -u -k all',
-    ]
-    _run(["mmdebstrap", "--variant=apt", f"--include={_packages('vm-packages.txt')}", *hooks,
-          SUITE, str(root), *_apt_sources()], work / "vm.log")
+    _run(["mmdebstrap", *recipe.vm_args(_host_ca_bundle()), recipe.SUITE, str(root), *_apt_sources()],
+         work / "vm.log")
     return root
 
 
@@ -130,14 +101,10 @@ def _export_kernels(root: Path, out: Path) -> None:
 
 def _import_node_image(out: Path, tar: Path) -> None:
     """Boot the new VM once, writable, to import the node image into podman."""
-    script = f"""set -e
-podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 /lab/node.tar {NODE_IMAGE}
-podman image ls
-"""
     backend = "uml" if vm.pick_backend("auto") == "uml" else "qemu-tcg"
     with vm.Job(out, LAB_DIR.parent, backend, mem_mb=2048, writable=True, timeout=900) as job:
         shutil.move(str(tar), job.run_dir / "node.tar")
-        rc = job.run(script)
+        rc = job.run(recipe.IMPORT_SCRIPT)
     if rc:
         raise SystemExit(f"lab build: importing the node image failed ({rc})")
 
@@ -187,7 +154,7 @@ def _build(out: Path) -> Path:
         staging.mkdir()
         _export_kernels(root_dir, staging)
         _run(["mkfs.ext4", "-q", "-F", "-L", "labroot", "-d", str(root_dir),
-              str(staging / "vm.img"), DISK_SIZE], work / "mkfs.log")
+              str(staging / "vm.img"), recipe.DISK_SIZE], work / "mkfs.log")
         shutil.rmtree(root_dir)
         timings["disk_s"] = round(time.monotonic() - start, 1)
         vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node image")

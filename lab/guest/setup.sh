@@ -13,12 +13,6 @@ for m in ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr \
     modprobe -q "$m" 2>/dev/null || echo "lab setup: kernel module $m not available" >&2
 done
 
-# UML's kernel has no nftables NAT chains: netavark's iptables calls must use
-# the legacy (x_tables) backend.
-for t in iptables ip6tables; do
-    update-alternatives --quiet --set "$t" "/usr/sbin/$t-legacy" 2>/dev/null
-done
-
 # The working tree is the collection lvs.cluster: link it where Ansible looks,
 # so Molecule's prerun (a 60 s collection build and install under UML) is off.
 mkdir -p /usr/share/ansible/collections/ansible_collections/lvs

@@ -1,0 +1,61 @@
+"""What the lab images are made of, beside the package lists and overlays.
+
+Everything in lab/image/ (this file included) feeds the image key: change
+anything here and the next run rebuilds. lab/build.py only orchestrates
+(caching, progress, locking) and is not part of the key.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SUITE = "bookworm"
+DISK_SIZE = "8G"
+NODE_IMAGE = "localhost/lvs-lab/node:bookworm"
+
+# Imports the node root filesystem into the VM's podman storage during the build.
+IMPORT_SCRIPT = f"""set -e
+podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 /lab/node.tar {NODE_IMAGE}
+podman image ls
+"""
+
+
+def packages(name: str) -> str:
+    lines = (HERE / name).read_text().splitlines()
+    return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def node_args() -> list[str]:
+    """mmdebstrap options of the scenario hosts' root filesystem."""
+    return [
+        "--variant=minbase", f"--include={packages('container-packages.txt')}",
+        f"--customize-hook=sync-in {HERE / 'container-overlay'} /",
+        # The HTTP server starts with systemd in every host; tests stop it where needed.
+        '--customize-hook=chroot "$1" systemctl enable lvs-lab-httpd.service',
+    ]
+
+
+def vm_args(ca_bundle: str | None) -> list[str]:
+    """mmdebstrap options of the VM's root filesystem."""
+    # A clean environment: the host's REQUESTS_CA_BUNDLE and the like would
+    # point pip at files that do not exist, or differ, inside the root.
+    pip_env = "env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C.UTF-8"
+    hooks = [
+        f"--customize-hook=sync-in {HERE / 'vm-overlay'} /",
+        '--customize-hook=mkdir -p "$1/opt/lab"',
+        f"--customize-hook=copy-in {HERE / 'requirements-vm.txt'} /opt/lab",
+        '--customize-hook=chroot "$1" python3 -m venv /opt/lab/venv',
+    ]
+    if ca_bundle:  # trust the host's CA bundle (e.g. an intercepting proxy) while building
+        hooks.append(f'--customize-hook=cp {ca_bundle} "$1/tmp/build-ca.crt"')
+        pip_env += " PIP_CERT=/tmp/build-ca.crt"
+    hooks += [
+        f'--customize-hook=chroot "$1" {pip_env} /opt/lab/venv/bin/pip install -q '
+        "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements-vm.txt",
+        '--customize-hook=rm -f "$1/tmp/build-ca.crt"',
+        # iptables-legacy: UML's kernel has no nftables NAT chains for netavark.
+        '--customize-hook=chroot "$1" update-alternatives --quiet --set iptables /usr/sbin/iptables-legacy',
+        '--customize-hook=chroot "$1" update-alternatives --quiet --set ip6tables /usr/sbin/ip6tables-legacy',
+        '--customize-hook=chroot "$1" update-initramfs -u -k all',
+    ]
+    return ["--variant=apt", f"--include={packages('vm-packages.txt')}", *hooks]
