@@ -13,6 +13,8 @@ LAB := $(PYTHON) lab/lab.py
 
 .DEFAULT_GOAL := help
 MODULES := $(basename $(notdir $(wildcard plugins/modules/*.py)))
+ROLES := $(notdir $(wildcard roles/*))
+FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
 .PHONY: help test static lint sanity docs units lab-selftest lab-image lab-test lab-tests demo lab-info clean
@@ -32,18 +34,27 @@ static: lint sanity docs ## every static check
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
 
 lint: $(VENV)/.installed ## ansible-lint, production profile
-	$(BIN)/ansible-lint
+	@# offline ansible-lint does not install the collection itself: link the tree
+	mkdir -p .ansible/lint/ansible_collections/lvs
+	ln -sfn $(CURDIR) .ansible/lint/ansible_collections/lvs/cluster
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.ansible/lint $(BIN)/ansible-lint
 
 sanity: $(VENV)/.installed ## ansible-test sanity (no ignore entries)
 	@test ! -s tests/sanity/ignore-2.19.txt || { echo "sanity: ignore entries are not allowed"; exit 1; }
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PATH="$(BIN):$$PATH" ansible-test sanity --venv --python 3.11
 
-docs: $(VENV)/.installed ## every module renders with ansible-doc
+docs: $(VENV)/.installed ## every module, role and filter renders with ansible-doc
 	dir=$$(bash tests/utils/ansible-test-env.sh) && \
 	  for m in $(MODULES); do \
 	    ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/ansible-doc lvs.cluster.$$m >/dev/null || exit 1; \
-	    echo "ansible-doc lvs.cluster.$$m: ok"; done
+	    echo "ansible-doc lvs.cluster.$$m: ok"; done; \
+	  for r in $(ROLES); do \
+	    ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/ansible-doc -t role lvs.cluster.$$r >/dev/null || exit 1; \
+	    echo "ansible-doc -t role lvs.cluster.$$r: ok"; done; \
+	  for f in $(FILTERS); do \
+	    ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/ansible-doc -t filter lvs.cluster.$$f >/dev/null || exit 1; \
+	    echo "ansible-doc -t filter lvs.cluster.$$f: ok"; done
 
 units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \

@@ -1,0 +1,58 @@
+"""VS/DR with real traffic: replies bypass the director, only it answers ARP."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from lvs_verify import (arp_repliers, assert_ratio, host, mac, requests,  # noqa: E402
+                        sysctl, wait_stats)
+
+VIP = "198.51.100.100"
+
+
+def test_rr_equal():
+    # rr over two servers: 20/20 of 40, tolerance +-1.
+    counts = requests(VIP, 40)
+    assert_ratio(counts, {"rs1": 1, "rs2": 1}, tolerance=1)
+
+
+def test_replies_bypass_the_director():
+    counters = wait_stats("director", f"TCP  {VIP}:80", 40)
+    assert counters and counters["conns"] >= 40 and counters["inpkts"] > 0
+    assert counters["outpkts"] == 0, "replies crossed the director"
+
+
+def test_client_resolves_the_vip_to_the_director():
+    client = host("client")
+    client.run(f"curl -sS -m 3 -o /dev/null http://{VIP}/")
+    neigh = client.check_output(f"ip neigh show {VIP}")
+    print(f"client: {neigh}; director eth0: {mac('director')}")
+    assert f"lladdr {mac('director')}" in neigh
+
+
+def test_only_the_director_answers_arp_for_the_vip():
+    repliers = arp_repliers("client", VIP)
+    print(f"ARP replies for {VIP} from {repliers}; director {mac('director')}, "
+          f"rs1 {mac('rs1')}, rs2 {mac('rs2')}")
+    assert repliers == {mac("director")}
+
+
+def test_real_servers_carry_the_vip_on_lo_with_arp_sysctls():
+    for name in ("rs1", "rs2"):
+        rs = host(name)
+        assert f"inet {VIP}/32" in rs.check_output("ip -o -4 addr show dev lo")
+        for iface in ("all", "eth0", "lo"):
+            assert sysctl(name, f"net.ipv4.conf.{iface}.arp_ignore") == "1"
+            assert sysctl(name, f"net.ipv4.conf.{iface}.arp_announce") == "2"
+        conf = rs.file("/etc/sysctl.d/90-lvs-realserver-dr.conf").content_string
+        assert "net.ipv4.conf.all.arp_ignore" in conf and "net.ipv4.conf.all.arp_announce" in conf
+        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-lo-{VIP}-32.service").exists
+
+
+def test_director_dr_settings_and_persistence():
+    director = host("director")
+    assert f"-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1" in director.check_output("ipvsadm -S -n")
+    assert sysctl("director", "net.ipv4.vs.conntrack") == "0"  # no NAT: no tracking
+    assert sysctl("director", "net.ipv4.vs.expire_nodest_conn") == "1"
+    saved = director.file("/etc/ipvsadm.rules").content_string
+    assert saved.strip() == director.check_output("ipvsadm -S -n").strip()
+    assert director.service("ipvsadm").is_enabled

@@ -1,0 +1,47 @@
+"""VS/TUN with real traffic: IPIP to real servers behind a router, replies bypass the director."""
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from lvs_verify import assert_ratio, host, requests, sysctl, wait_stats  # noqa: E402
+
+VIP = "198.51.100.100"
+
+
+def test_wrr_3_to_1():
+    # 40 requests = 10 whole wrr cycles: 30/10, tolerance +-2.
+    counts = requests(VIP, 40)
+    assert_ratio(counts, {"rs1": 3, "rs2": 1}, tolerance=2)
+
+
+def test_replies_bypass_the_director():
+    counters = wait_stats("director", f"TCP  {VIP}:80", 40)
+    assert counters and counters["conns"] >= 40 and counters["inpkts"] > 0
+    assert counters["outpkts"] == 0, "replies crossed the director"
+
+
+def test_real_servers_are_behind_the_router():
+    for name in ("rs1", "rs2"):
+        assert "default via 203.0.113.254 " in host(name).check_output("ip -4 route show default")
+    assert "Tunnel" in host("director").check_output("ipvsadm -L -n")
+
+
+def test_real_servers_tunl0_vip_and_sysctls():
+    for name in ("rs1", "rs2"):
+        rs = host(name)
+        assert f"inet {VIP}/32" in rs.check_output("ip -o -4 addr show dev tunl0")
+        assert "UP" in rs.check_output("ip -o link show dev tunl0")
+        for iface in ("all", "tunl0", "eth0"):
+            assert sysctl(name, f"net.ipv4.conf.{iface}.rp_filter") == "0"
+        assert sysctl(name, "net.ipv4.conf.all.arp_ignore") == "1"
+        assert sysctl(name, "net.ipv4.conf.all.arp_announce") == "2"
+        assert rs.file("/etc/modules-load.d/lvs-realserver-tun.conf").content_string.strip() == "ipip"
+        assert "rp_filter" in rs.file("/etc/sysctl.d/90-lvs-realserver-tun.conf").content_string
+        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-tunl0-{VIP}-32.service").exists
+
+
+def test_director_persistence():
+    director = host("director")
+    saved = director.file("/etc/ipvsadm.rules").content_string
+    assert f"-a -t {VIP}:80 -r 203.0.113.11:80 -i -w 3" in saved
+    assert director.service("ipvsadm").is_enabled

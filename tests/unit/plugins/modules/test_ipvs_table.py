@@ -1,0 +1,191 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
+from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
+    AnsibleFail, FakeHost, fixture_text, run_module)
+
+READ = [['-S', '-n'], ['-L', '-n', '--thresholds']]
+
+
+def full_host():
+    return FakeHost(fixture_text('ipvsadm_save_full.txt'),
+                    fixture_text('ipvsadm_list_thresholds.txt'))
+
+
+WEB = dict(name='web', address='198.51.100.100', port=80, scheduler='wrr', forwarding='nat',
+           real_servers=[dict(address='203.0.113.11', weight=3),
+                         dict(address='203.0.113.12', port=8080)])
+DNS = dict(protocol='udp', address='198.51.100.100', port=53, scheduler='rr', one_packet=True,
+           forwarding='dr', real_servers=[dict(address='198.51.100.21')])
+
+
+def test_create_two_services_in_one_batch(kernel):
+    host = FakeHost()
+    result = run_module(ipvs_table, dict(services=[WEB, DNS]), host, diff=True)
+    expected = ['-A -t 198.51.100.100:80 -s wrr',
+                '-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3',
+                '-a -t 198.51.100.100:80 -r 203.0.113.12:8080 -m -w 1',
+                '-A -u 198.51.100.100:53 -s rr -o',
+                '-a -u 198.51.100.100:53 -r 198.51.100.21:53 -g -w 1']
+    assert result['changed'] is True
+    assert result['commands'] == expected
+    assert host.restores == [''.join(line + '\n' for line in expected)]
+    assert host.ipvsadm_calls() == [['-S', '-n'], ['-R']] + READ
+    assert result['diff'] == {'before': '', 'after': ''.join(line + '\n' for line in expected)}
+    assert [s['key'] for s in result['services']] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53']
+    assert [d['forwarding'] for d in result['services'][0]['real_servers']] == ['nat', 'nat']
+    again = run_module(ipvs_table, dict(services=[WEB, DNS]), host)
+    assert again['changed'] is False and again['commands'] == []
+    assert len(host.restores) == 1
+
+
+def test_check_mode_predicts_the_real_run(kernel):
+    args = dict(purge='all', services=[
+        dict(address='10.0.0.1', port=80, scheduler='lc', forwarding='nat', real_servers=[
+            dict(address='192.168.1.11', port=8080, weight=4),
+            dict(address='192.168.1.12', port=8080)]),
+        dict(WEB)])
+    checked_host = full_host()
+    checked = run_module(ipvs_table, args, checked_host, check_mode=True, diff=True)
+    assert checked_host.restores == []
+    assert checked_host.ipvsadm_calls() == READ
+    real_host = full_host()
+    real = run_module(ipvs_table, args, real_host, diff=True)
+    assert checked['commands'] == real['commands']
+    assert checked['diff'] == real['diff']
+    assert checked['services'] == real['services']
+    assert real['commands'][:7] == [
+        '-D -t 10.0.0.1:443', '-D -u 10.0.0.2:53', '-D --sctp-service 10.0.0.3:3868',
+        '-D -t [2001:db8::1]:80', '-D -f 1', '-D -f 2 -6', '-E -t 10.0.0.1:80 -s lc']
+    assert real['removed_services'] == ['-t 10.0.0.1:443', '-u 10.0.0.2:53',
+                                        '--sctp-service 10.0.0.3:3868', '-t [2001:db8::1]:80',
+                                        '-f 1', '-f 2 -6']
+    assert real_host.table.keys() == ['-t 10.0.0.1:80', '-t 198.51.100.100:80']
+    assert sorted(real_host.table.dests('-t 10.0.0.1:80')) == ['192.168.1.11:8080', '192.168.1.12:8080']
+
+
+def test_purge_none_keeps_unlisted(kernel):
+    host = full_host()
+    args = dict(services=[dict(address='10.0.0.1', port=80, real_servers=[
+        dict(address='192.168.1.12', port=8080, forwarding='nat')])])
+    result = run_module(ipvs_table, args, host)
+    assert result['commands'] == ['-a -t 10.0.0.1:80 -r 192.168.1.12:8080 -m -w 1']
+    assert len(host.table.keys()) == 7
+
+
+def test_purge_real_servers_keeps_unlisted_services(kernel):
+    host = full_host()
+    args = dict(purge='real_servers', services=[dict(address='10.0.0.1', port=80, real_servers=[
+        dict(address='192.168.1.12', port=8080, forwarding='nat')])])
+    result = run_module(ipvs_table, args, host)
+    assert result['commands'] == ['-d -t 10.0.0.1:80 -r 192.168.1.10:8080',
+                                  '-d -t 10.0.0.1:80 -r 192.168.1.11:8080',
+                                  '-a -t 10.0.0.1:80 -r 192.168.1.12:8080 -m -w 1']
+    assert len(host.table.keys()) == 7
+
+
+def test_purge_real_servers_leaves_services_without_a_list(kernel):
+    host = full_host()
+    result = run_module(ipvs_table, dict(purge='real_servers', services=[
+        dict(address='10.0.0.1', port=80)]), host)
+    assert result['changed'] is False
+
+
+def test_state_absent_removes_one_service(kernel):
+    host = full_host()
+    result = run_module(ipvs_table, dict(services=[
+        dict(protocol='udp', address='10.0.0.2', port=53, state='absent')]), host, diff=True)
+    assert result['commands'] == ['-D -u 10.0.0.2:53']
+    assert result['diff']['after'] == ''
+    assert result['services'] == []
+    again = run_module(ipvs_table, dict(services=[
+        dict(protocol='udp', address='10.0.0.2', port=53, state='absent')]), host)
+    assert again['changed'] is False
+
+
+def test_matching_table_is_idempotent_and_thresholds_count(kernel):
+    host = full_host()
+    args = dict(services=[dict(address='10.0.0.1', port=80, scheduler='wrr', forwarding='nat',
+                               real_servers=[dict(address='192.168.1.10', port=8080, weight=3,
+                                                  u_threshold=100, l_threshold=50)])])
+    assert run_module(ipvs_table, args, host)['changed'] is False
+    args['services'][0]['real_servers'][0]['u_threshold'] = 200
+    result = run_module(ipvs_table, args, host)
+    assert result['commands'] == ['-e -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 3 -x 200 -y 50']
+
+
+def test_real_server_forwarding_overrides_service_default(kernel):
+    host = FakeHost()
+    result = run_module(ipvs_table, dict(services=[dict(
+        address='10.0.0.9', port=80, forwarding='nat',
+        real_servers=[dict(address='10.0.0.21', forwarding='dr'), dict(address='10.1.0.5', port=81)])]),
+        host)
+    assert result['commands'][1:] == ['-a -t 10.0.0.9:80 -r 10.0.0.21:80 -g -w 1',
+                                      '-a -t 10.0.0.9:80 -r 10.1.0.5:81 -m -w 1']
+
+
+@pytest.mark.parametrize('services, field', [
+    ([WEB, WEB], 'services[1]'),
+    ([WEB, dict(DNS, forwarding='dr', real_servers=[dict(address='198.51.100.21', port=54)])],
+     'services[1].real_servers[0].port'),
+    ([WEB, DNS, dict(address='10.0.0.9', port=80, real_servers=[
+        dict(address='10.0.0.1'), dict(address='bogus')])], 'services[2].real_servers[1].address'),
+    ([dict(address='not-an-ip', port=80)], 'services[0].address'),
+    ([dict(fwmark=3, port=80)], 'services[0].port'),
+    ([dict(address='10.0.0.9', port=80, one_packet=True)], 'services[0].one_packet'),
+    ([dict(address='10.0.0.9', port=80, real_servers=[
+        dict(address='10.0.0.1', forwarding='nat'), dict(address='10.0.0.1', forwarding='nat')])],
+     'services[0].real_servers[1]'),
+    ([dict(address='10.0.0.9', port=80, real_servers=[
+        dict(address='10.0.0.1', weight=70000)])], 'services[0].real_servers[0].weight'),
+])
+def test_validation_names_the_field_and_changes_nothing(kernel, services, field):
+    host = FakeHost()
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=services), host)
+    assert err.value.args[0]['field'] == field
+    assert err.value.args[0]['msg'].startswith(field + ': ')
+    assert host.restores == []
+
+
+def test_validation_happens_before_any_read(kernel):
+    host = FakeHost()
+    with pytest.raises(AnsibleFail):
+        run_module(ipvs_table, dict(services=[dict(address='10.0.0.9')]), host)
+    assert host.calls == []
+
+
+def test_argspec_refuses_bad_purge(kernel):
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=[], purge='everything'), FakeHost())
+    assert 'purge' in err.value.args[0]['msg']
+
+
+def test_failed_verification_is_loud(kernel):
+    host = FakeHost()
+    host.break_apply = True
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=[WEB]), host)
+    assert 'differs' in err.value.args[0]['msg']
+
+
+def test_a_thousand_services_in_one_batch(kernel):
+    services = [dict(address='10.%d.%d.1' % (i // 250, i % 250), port=80, scheduler='rr',
+                     forwarding='dr', real_servers=[dict(address='10.200.0.%d' % n) for n in (1, 2)])
+                for i in range(1000)]
+    host = FakeHost()
+    start = time.monotonic()
+    result = run_module(ipvs_table, dict(services=services, purge='all'), host)
+    assert len(result['commands']) == 3000
+    assert len(host.restores) == 1
+    again = run_module(ipvs_table, dict(services=services, purge='all'), host)
+    assert again['changed'] is False
+    assert time.monotonic() - start < 30

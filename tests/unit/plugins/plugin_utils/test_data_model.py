@@ -1,0 +1,68 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+
+HOSTVARS = {
+    'rs1': {'lvs_address': '203.0.113.11'},
+    'rs2': {'ansible_host': '203.0.113.12'},
+    'rs3': {'ansible_host': 'rs3.example', 'ansible_default_ipv4': {'address': '198.51.100.13'}},
+    'rs4': {'ansible_host': 'rs4.example'},
+}
+MODEL = [
+    dict(name='web', address='198.51.100.100', port=80, scheduler='wrr', forwarding='nat',
+         real_servers=[dict(host='rs1', weight=3), dict(address='203.0.113.12', port=8080)]),
+    dict(name='web-dr', address='198.51.100.101', port=80, forwarding='direct',
+         real_servers=[dict(host='rs3'), dict(host='rs1', forwarding='tun')]),
+    dict(fwmark=7, vips=['198.51.100.102'], real_servers=[dict(host='rs2', forwarding='dr')]),
+]
+
+
+def test_director_services_resolves_hosts_and_forwarding():
+    out = dm.director_services(MODEL, HOSTVARS)
+    assert out[0]['real_servers'] == [
+        dict(address='203.0.113.11', weight=3, forwarding='nat'),
+        dict(address='203.0.113.12', port=8080, forwarding='nat')]
+    assert out[1]['forwarding'] == 'dr'
+    assert [d['address'] for d in out[1]['real_servers']] == ['198.51.100.13', '203.0.113.11']
+    assert out[1]['real_servers'][1]['forwarding'] == 'tun'
+    assert 'vips' not in out[2] and out[2]['forwarding'] == 'nat'
+    assert out[2]['real_servers'] == [dict(address='203.0.113.12', forwarding='dr')]
+
+
+def test_realserver_assignments_by_name_and_address():
+    rs1 = dm.realserver_assignments(MODEL, 'rs1', ['203.0.113.11'])
+    assert [(a['service'], a['forwarding'], a['vips']) for a in rs1] == [
+        ('web', 'nat', ['198.51.100.100']), ('web-dr', 'tun', ['198.51.100.101'])]
+    rs2 = dm.realserver_assignments(MODEL, 'rs2', ['203.0.113.12', 'fe80::1'])
+    assert [(a['forwarding'], a['vips'], a['port']) for a in rs2] == [
+        ('nat', ['198.51.100.100'], 8080), ('dr', ['198.51.100.102'], None)]
+    assert dm.realserver_assignments(MODEL, 'client', ['198.51.100.10']) == []
+
+
+@pytest.mark.parametrize('model, hostvars, message', [
+    ([dict(address='1.2.3.4', port=80, real_servers=[dict(host='nope')])], HOSTVARS,
+     'lvs_virtual_services[0].real_servers[0].host: '),
+    ([dict(address='1.2.3.4', port=80, real_servers=[dict(host='rs4')])], HOSTVARS, 'set lvs_address'),
+    ([dict(address='1.2.3.4', port=80, real_servers=[dict(host='rs1', address='1.1.1.1')])], HOSTVARS,
+     'lvs_virtual_services[0].real_servers[0]: give exactly one of host and address'),
+    ([dict(address='1.2.3.4', prot=80)], HOSTVARS, 'lvs_virtual_services[0]: unknown key(s) prot'),
+    ([dict(address='1.2.3.4', real_servers=[dict(host='rs1', forwarding='bogus')])], HOSTVARS,
+     'lvs_virtual_services[0].real_servers[0].forwarding: '),
+])
+def test_errors_name_the_item(model, hostvars, message):
+    with pytest.raises(AnsibleFilterError) as err:
+        dm.director_services(model, hostvars)
+    assert message in str(err.value)
+
+
+def test_dr_fwmark_without_vips_is_refused():
+    with pytest.raises(AnsibleFilterError):
+        dm.realserver_assignments([dict(fwmark=1, real_servers=[dict(host='rs1', forwarding='dr')])], 'rs1')
