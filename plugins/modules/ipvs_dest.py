@@ -55,7 +55,10 @@ options:
     description: Upper connection threshold, V(0) means unlimited. Default V(0).
     type: int
   l_threshold:
-    description: Lower connection threshold, at most the upper threshold (the kernel refuses a non-zero one when the upper threshold is V(0), unlimited). Default V(0).
+    description:
+      - Lower connection threshold, at most the upper threshold.
+      - The kernel refuses a non-zero one when the upper threshold is V(0) (unlimited).
+      - Default V(0).
     type: int
   tun_type:
     description: Tunnel type for V(tun) forwarding. Default V(ipip).
