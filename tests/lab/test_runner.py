@@ -5,6 +5,7 @@ behind (no VM process, no run folder) when the command fails or when the
 runner itself is interrupted.
 """
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -15,33 +16,32 @@ import pytest
 
 LAB = [sys.executable, str(Path(__file__).resolve().parents[2] / "lab" / "lab.py")]
 SHM = Path("/dev/shm")
+RUN_DIR = re.compile(r"/dev/shm/lvs-lab-\w+")
 
 
 def run_dirs():
-    return set(SHM.glob("lvs-lab-*"))
+    return {str(d) for d in SHM.glob("lvs-lab-*")}
 
 
-def vm_processes():
-    """Host processes of a lab VM (UML kernel or QEMU) still alive."""
-    found = []
+def live_vm_runs():
+    """Run folders named on a live process's command line: every process of a
+    lab VM names its own (UML's uml_dir=, QEMU's -virtfs path), which tells
+    this test's VMs apart from other lab runs on the machine."""
+    alive = set()
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            argv0 = cmdline.read_bytes().split(b"\0", 1)[0]
+            alive.update(RUN_DIR.findall(cmdline.read_bytes().decode(errors="replace")))
         except OSError:
             continue
-        if argv0.endswith((b"/linux.uml", b"qemu-system-x86_64")):
-            found.append(cmdline.parent.name)
-    return found
+    return alive
 
 
 @pytest.fixture(autouse=True)
-def quiet_machine():
-    if vm_processes():
-        pytest.fail("another lab VM is running on this machine: run these tests alone")
-    before = run_dirs()
+def nothing_left_behind():
+    before = run_dirs() | live_vm_runs()
     yield
-    assert vm_processes() == [], "a VM process survived its run"
-    assert run_dirs() == before, "a run folder was left behind"
+    assert live_vm_runs() - before == set(), "a VM process survived its run"
+    assert run_dirs() - before == set(), "a run folder was left behind"
 
 
 def lab_run(*command, **kwargs):
@@ -64,9 +64,11 @@ def test_the_vm_has_ipvs_and_the_working_tree():
 def test_interrupted_run_leaves_nothing_behind():
     proc = subprocess.Popen([*LAB, "run", "--", "sleep", "600"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
+    before = run_dirs() | live_vm_runs()
     deadline = time.monotonic() + 120
-    while not vm_processes() and time.monotonic() < deadline:
+    while not live_vm_runs() - before and time.monotonic() < deadline:
         time.sleep(0.5)
+    assert live_vm_runs() - before, "the VM never started"
     time.sleep(5)  # well into the job
     os.kill(proc.pid, signal.SIGTERM)
     out = proc.communicate(timeout=60)[0]
