@@ -17,7 +17,7 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test static lint sanity docs units lab-selftest lab-image lab-test lab-tests demo lab-info clean
+.PHONY: help test static lint sanity docs units lab-selftest lab-image lab-test lab-tests demo bench lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -70,11 +70,21 @@ lab-image: ## build the lab images (cached by content)
 lab-test: ## one Molecule scenario in the lab VM (SCENARIO=name)
 	$(LAB) run -- sh lab/guest/scenarios.sh $(SCENARIO)
 
-lab-tests: ## every Molecule scenario in the lab VM, one boot
-	$(LAB) run -- sh lab/guest/scenarios.sh
+lab-tests: ## every Molecule scenario, split over lab VMs side by side (LAB_JOBS=n)
+	$(LAB) scenarios
 
 demo: ## bring up a cluster in the lab and show requests being balanced
 	$(LAB) run -- sh lab/guest/demo.sh
+
+BENCH_SIZES ?= 10,100,1000,5000
+BENCH_OUT ?= benchmarks/results/latest.json
+bench: $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~30 min), table + plot
+	$(LAB) run -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
+	$(BIN)/python benchmarks/plot.py $(BENCH_OUT) docs/images/benchmark.png
+
+$(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
+	touch $@
 
 lab-info: ## the lab's cache, image key and backend
 	$(LAB) info

@@ -3,11 +3,14 @@
   lab.py build [--force]          build the images (cached; rebuilt when inputs change)
   lab.py run [opts] -- CMD ARGS   boot the VM, run CMD in the shared working tree,
                                   exit with its status
+  lab.py scenarios [--jobs N] [SCENARIO...]
+                                  Molecule scenarios split over N VMs run side
+                                  by side (default: one per core, at most 4)
   lab.py info                     the cache, the image key, the backend chosen
   lab.py clean                    remove cached images other than the current one
 
 Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_MEM (MB),
-LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
+LAB_JOBS (VMs for `scenarios`), LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
 LAB_CACHE (cache folder), LAB_APT_SOURCES (an apt sources file for the build),
 LAB_CA_BUNDLE (CA bundle pip trusts while building).
 """
@@ -25,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build  # noqa: E402
+import scenarios  # noqa: E402
 import vm  # noqa: E402
 
 # What every job sees: the VM's toolchain and Molecule reading the top-level
@@ -54,6 +58,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             vm.log("interrupted: stopping the VM")
             return 130
+
+
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    build.build()  # once, before the VMs start
+    lab = [sys.executable, str(Path(__file__).resolve())]
+    return scenarios.run(Path(_repo_root()), args.names, args.jobs, lab)
 
 
 def cmd_info(_args: argparse.Namespace) -> int:
@@ -104,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="environment for the command (repeatable)")
     p_run.add_argument("--timeout", type=float, default=None, help="seconds before the VM is stopped")
     p_run.add_argument("command", nargs=argparse.REMAINDER)
+    p_sc = sub.add_parser("scenarios", help="run Molecule scenarios in VMs side by side")
+    p_sc.add_argument("--jobs", type=int, default=scenarios.default_jobs(), help="VMs at once")
+    p_sc.add_argument("names", nargs="*", help="scenarios (default: all)")
     sub.add_parser("info", help="show the cache and the backend")
     sub.add_parser("clean", help="remove cached images other than the current one")
     args = parser.parse_args(argv)
@@ -116,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command and args.command[0] == "--":
             args.command = args.command[1:]
         return cmd_run(args)
+    if args.cmd == "scenarios":
+        return cmd_scenarios(args)
     if args.cmd == "clean":
         return cmd_clean(args)
     return cmd_info(args)

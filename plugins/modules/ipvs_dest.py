@@ -295,6 +295,9 @@ def main():
                 last = []
                 result['commands'] = [op.line() for op in first]
             elif status['timed_out'] and not params['force_after_timeout']:
+                # Only the weight 0 edit was applied: report just that.
+                result['commands'] = [op.line() for op in first]
+                result['changed'] = bool(first)
                 module.fail_json(
                     msg='real server %s of %s still has %d active and %d inactive connections '
                         'after %d seconds; it stays with weight 0 (set force_after_timeout to '

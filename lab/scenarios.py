@@ -1,0 +1,91 @@
+"""Run Molecule scenarios in several lab VMs side by side.
+
+A UML VM uses one host core, so on an N-core machine N VMs finish the
+scenarios about N times sooner. Each VM gets a share of the scenarios,
+balanced by their usual duration, and runs them one after another
+(lab/guest/scenarios.sh); output lines carry the VM's tag.
+
+  lab.py scenarios [--jobs N] [SCENARIO...]    (default: every scenario)
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import vm
+
+# Seconds a scenario usually takes in the UML lab on a 2-core machine: only
+# used to split the work evenly; unknown scenarios count as 300.
+USUAL_SECONDS = {
+    "smoke": 150, "nat": 260, "dr": 290, "tun": 300, "mixed": 400, "modules": 1200,
+}
+
+
+def all_scenarios(root: Path) -> list[str]:
+    return sorted(p.parent.name for p in (root / "molecule").glob("*/molecule.yml"))
+
+
+def split(scenarios: list[str], jobs: int) -> list[list[str]]:
+    """Longest first onto the least loaded VM (LPT): good enough for a handful."""
+    shares: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(scenarios))))]
+    load = [0] * len(shares)
+    for name in sorted(scenarios, key=lambda s: -USUAL_SECONDS.get(s, 300)):
+        i = load.index(min(load))
+        shares[i].append(name)
+        load[i] += USUAL_SECONDS.get(name, 300)
+    return shares
+
+
+def _pump(tag: str, proc: subprocess.Popen, lock: threading.Lock) -> None:
+    for line in proc.stdout:
+        with lock:
+            sys.stdout.write(f"[{tag}] {line}")
+            sys.stdout.flush()
+
+
+def run(root: Path, names: list[str], jobs: int, lab_argv: list[str]) -> int:
+    names = names or all_scenarios(root)
+    unknown = [n for n in names if not (root / "molecule" / n / "molecule.yml").is_file()]
+    if unknown:
+        raise SystemExit(f"lab scenarios: no such scenario: {', '.join(unknown)}")
+    shares = split(names, jobs)
+    vm.log(f"{len(names)} scenarios in {len(shares)} VMs: "
+           + "; ".join(f"vm{i + 1}: {' '.join(s)}" for i, s in enumerate(shares)))
+    lock = threading.Lock()
+    procs, pumps = [], []
+    start = time.monotonic()
+    for i, share in enumerate(shares):
+        argv = lab_argv + ["run", "--", "sh", "lab/guest/scenarios.sh", *share]
+        # setsid: an interrupt reaches this process, which stops each VM in turn
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, bufsize=1, cwd=root, start_new_session=True)
+        procs.append(proc)
+        pump = threading.Thread(target=_pump, args=(f"vm{i + 1}", proc, lock), daemon=True)
+        pump.start()
+        pumps.append(pump)
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:
+        vm.log("interrupted: stopping the VMs")
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            p.wait()
+        return 130
+    for pump in pumps:
+        pump.join()
+    elapsed = time.monotonic() - start
+    for i, (share, code) in enumerate(zip(shares, codes)):
+        vm.log(f"vm{i + 1} ({' '.join(share)}): {'passed' if code == 0 else f'FAILED (exit {code})'}")
+    vm.log(f"scenarios: {len(names)} in {elapsed:.0f} s, "
+           f"{sum(1 for c in codes if c == 0)} of {len(codes)} VMs passed")
+    return 0 if all(c == 0 for c in codes) else 1
+
+
+def default_jobs() -> int:
+    return int(os.environ.get("LAB_JOBS") or min(4, os.cpu_count() or 1))
