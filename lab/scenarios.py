@@ -31,7 +31,7 @@ def all_scenarios(root: Path) -> list[str]:
 
 def split(scenarios: list[str], jobs: int) -> list[list[str]]:
     """Longest first onto the least loaded VM (LPT): good enough for a handful."""
-    shares: list[list[str]] = [[] for _ in range(max(1, min(jobs, len(scenarios))))]
+    shares: list[list[str]] = [[] for _vm in range(max(1, min(jobs, len(scenarios))))]
     load = [0] * len(shares)
     for name in sorted(scenarios, key=lambda s: -USUAL_SECONDS.get(s, 300)):
         i = load.index(min(load))
