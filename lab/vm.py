@@ -183,8 +183,15 @@ class Job:
             time.sleep(0.1)
 
     def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.run_dir, ignore_errors=True)
+        # A second Ctrl-C or SIGTERM while cleaning up must not leave the VM
+        # or its run folder behind: hold the signals until both are gone.
+        held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+        try:
+            self.stop()
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def __enter__(self) -> "Job":
         return self

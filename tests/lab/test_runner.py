@@ -61,7 +61,9 @@ def test_the_vm_has_ipvs_and_the_working_tree():
     assert "-A -t 192.0.2.1:80 -s wlc" in result.stdout
 
 
-def test_interrupted_run_leaves_nothing_behind():
+@pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]],
+                         ids=["one signal", "signals during the cleanup"])
+def test_interrupted_run_leaves_nothing_behind(signals):
     proc = subprocess.Popen([*LAB, "run", "--", "sleep", "600"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     before = run_dirs() | live_vm_runs()
@@ -70,7 +72,9 @@ def test_interrupted_run_leaves_nothing_behind():
         time.sleep(0.5)
     assert live_vm_runs() - before, "the VM never started"
     time.sleep(5)  # well into the job
-    os.kill(proc.pid, signal.SIGTERM)
+    for signum in signals:
+        os.kill(proc.pid, signum)
+        time.sleep(0.05)
     out = proc.communicate(timeout=60)[0]
     assert proc.returncode != 0
     assert "stopping the VM" in out
