@@ -17,7 +17,7 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test static lint sanity docs units lab-selftest lab-image lab-test lab-tests demo bench lab-info clean
+.PHONY: help test static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -29,7 +29,7 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-static: lint sanity docs ## every static check
+static: lint sanity docs galaxy ## every static check
 	$(BIN)/python -m py_compile lab/*.py molecule/*/tests/*.py
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
 
@@ -56,35 +56,53 @@ docs: $(VENV)/.installed ## every module, role and filter renders with ansible-d
 	    ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/ansible-doc -t filter lvs.cluster.$$f >/dev/null || exit 1; \
 	    echo "ansible-doc -t filter lvs.cluster.$$f: ok"; done
 
+galaxy: $(VENV)/.installed ## build the collection; Galaxy's importer and antsibull-docs accept it
+	rm -rf build && mkdir build
+	$(BIN)/ansible-galaxy collection build --output-path build .
+	@# in build/: the importer writes its importer_result.json to the working folder
+	cd build && GALAXY_IMPORTER_CONFIG=$(CURDIR)/tests/utils/galaxy-importer.cfg PATH="$(BIN):$$PATH" \
+	  $(BIN)/python -m galaxy_importer.main lvs-cluster-*.tar.gz 2>&1 | tee importer.log
+	@! grep -E '^ERROR' build/importer.log
+	@grep -q 'Importer processing completed successfully' build/importer.log
+	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
+	  PATH="$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/antsibull-docs lint-collection-docs \
+	    --plugin-docs --validate-collection-refs all .
+
 units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PYTHONPATH="$${dir%/ansible_collections/*}" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
-lab-selftest: $(VENV)/.installed ## the lab runner's contract (status, output, cleanup), real boots
+lab-selftest: host-packages $(VENV)/.installed ## the lab runner's contract (status, output, cleanup), real boots
 	$(LAB) build
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
 
-lab-image: ## build the lab images (cached by content)
+lab-image: host-packages ## build the lab images (cached by content)
 	$(LAB) build
 
-lab-test: ## one Molecule scenario in the lab VM (SCENARIO=name)
+lab-test: host-packages ## one Molecule scenario in the lab VM (SCENARIO=name)
 	$(LAB) run -- sh lab/guest/scenarios.sh $(SCENARIO)
 
-lab-tests: ## every Molecule scenario, split over lab VMs side by side (LAB_JOBS=n)
+lab-tests: host-packages ## every Molecule scenario, split over lab VMs side by side (LAB_JOBS=n)
 	$(LAB) scenarios
 
-demo: ## bring up a cluster in the lab and show requests being balanced
+demo: host-packages ## bring up a cluster in the lab and show requests being balanced
 	$(LAB) run -- sh lab/guest/demo.sh
 
 BENCH_SIZES ?= 10,100,1000,5000
 BENCH_OUT ?= benchmarks/results/latest.json
-bench: $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~30 min), table + plot
+bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~30 min), table + plot
 	$(LAB) run -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/plot.py $(BENCH_OUT) docs/images/benchmark.png
 
 $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r benchmarks/requirements.txt
 	touch $@
+
+diagrams: ## render docs/diagrams/*.dot to docs/images/*.svg (graphviz)
+	for f in docs/diagrams/*.dot; do dot -Tsvg "$$f" -o "docs/images/$$(basename "$${f%.dot}").svg"; done
+
+host-packages: ## install (apt) and check the host packages the lab build needs
+	bash lab/host-packages.sh
 
 lab-info: ## the lab's cache, image key and backend
 	$(LAB) info

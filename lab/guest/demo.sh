@@ -14,6 +14,8 @@ echo
 echo "=== $requests requests from the client to http://$vip/ (answered by):"
 podman exec client sh -c "for i in \$(seq $requests); do printf 'request %2d -> ' \$i; curl -sS -m 3 http://$vip/ || echo FAILED; done"
 echo
-echo "=== the director's IPVS table (counters lag up to 2 s):"
-sleep 2
-podman exec director ipvsadm -L -n --stats
+echo "=== the live table, read by lvs.cluster.ipvs_info (ansible-playbook lvs.cluster.table):"
+sleep 2  # the kernel updates the counters every 2 s
+inventory=$(ls -d "$HOME"/.ansible/tmp/molecule.*."$scenario"/inventory | head -n 1)
+ANSIBLE_CONNECTION_PLUGINS="$PWD/molecule/shared/plugins/connection" ANSIBLE_FORCE_COLOR=0 \
+    ansible-playbook -i "$inventory" playbooks/table.yml | sed -n '/"msg": \[/,/\]/p' | sed -e '1d;$d' -e 's/^ *"//' -e 's/",\{0,1\}$//'
