@@ -18,4 +18,5 @@ echo "=== the live table, read by lvs.cluster.ipvs_info (ansible-playbook lvs.cl
 sleep 2  # the kernel updates the counters every 2 s
 inventory=$(ls -d "$HOME"/.ansible/tmp/molecule.*."$scenario"/inventory | head -n 1)
 ANSIBLE_CONNECTION_PLUGINS="$PWD/molecule/shared/plugins/connection" ANSIBLE_FORCE_COLOR=0 \
+    ANSIBLE_PYTHON_INTERPRETER=auto_silent \
     ansible-playbook -i "$inventory" playbooks/table.yml | sed -n '/"msg": \[/,/\]/p' | sed -e '1d;$d' -e 's/^ *"//' -e 's/",\{0,1\}$//'
