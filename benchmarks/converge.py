@@ -261,13 +261,18 @@ def main():
             row["module"] = run_module(services)
             print(f"   ipvs_table alone: {row['module']['seconds']:.3f} s, "
                   f"peak RSS {row['module']['peak_rss_mb']:.0f} MB", flush=True)
-            row["role"] = run_role(services, workdir)
-            r = row["role"]
-            print(f"   director role: first {r['first']:.2f} s (ipvs_table task {r['first_ipvs_task']:.2f} s), "
-                  f"no-op {r['noop']:.2f} s ({r['noop_ipvs_task']:.2f} s), one weight {r['one_weight']:.2f} s "
-                  f"({r['one_weight_ipvs_task']:.2f} s): {r['one_weight_commands']}", flush=True)
-            row["ansible_floor"] = run_ansible_floor(r["tasks"], workdir)
-            print(f"   Ansible alone, {r['tasks']} empty tasks: {row['ansible_floor']:.2f} s", flush=True)
+            try:
+                row["role"] = run_role(services, workdir)
+            except SystemExit as exc:  # recorded, so that the other sizes still count
+                row["role_error"] = str(exc)
+                print(f"   director role FAILED: {exc}", flush=True)
+            if "role" in row:
+                r = row["role"]
+                print(f"   director role: first {r['first']:.2f} s (ipvs_table task {r['first_ipvs_task']:.2f} s), "
+                      f"no-op {r['noop']:.2f} s ({r['noop_ipvs_task']:.2f} s), one weight {r['one_weight']:.2f} s "
+                      f"({r['one_weight_ipvs_task']:.2f} s): {r['one_weight_commands']}", flush=True)
+                row["ansible_floor"] = run_ansible_floor(r["tasks"], workdir)
+                print(f"   Ansible alone, {r['tasks']} empty tasks: {row['ansible_floor']:.2f} s", flush=True)
             predicted = naive_rate * entries if naive_rate else 0
             if predicted <= args.naive_limit:
                 row["naive"] = run_naive(services, workdir)
@@ -279,11 +284,15 @@ def main():
                   f"{'' if row['naive']['measured'] else ' (extrapolated)'}", flush=True)
             flush()
             results["sizes"].append(row)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=1))
+            save(results, args.out)  # after each size: a later failure keeps these
     print(report(results))
     return 0
+
+
+def save(results, path):
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=1))
 
 
 def report(results):
@@ -292,12 +301,18 @@ def report(results):
             "ipvs task / floor", "module RSS MB"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in results["sizes"]:
-        r, fl, nv = row["role"], row["floor"]["seconds"], row["naive"]
+        fl, nv = row["floor"]["seconds"], row["naive"]
         naive = f"{nv['seconds']:.1f}" + ("" if nv["measured"] else " (extrapolated)")
-        cells = [f"{row['n']} x {results['m']}", row["entries"], f"{fl:.3f}", f"{row['module']['seconds']:.2f}",
-                 f"{r['first']:.2f}", f"{r['first_ipvs_task']:.2f}", f"{r['noop']:.2f}", f"{r['one_weight']:.2f}",
-                 f"{row['ansible_floor']:.2f}", naive, f"{nv['seconds'] / r['first']:.1f}x", f"{r['first'] / fl:.1f}x",
-                 f"{r['first_ipvs_task'] / fl:.1f}x", f"{row['module']['peak_rss_mb']:.0f}"]
+        head = [f"{row['n']} x {results['m']}", row["entries"], f"{fl:.3f}", f"{row['module']['seconds']:.2f}"]
+        tail = [f"{row['module']['peak_rss_mb']:.0f}"]
+        if "role" not in row:
+            cells = head + ["failed: " + row.get("role_error", "?")[:60]] + ["-"] * 4 + [naive] + ["-"] * 3 + tail
+        else:
+            r = row["role"]
+            cells = head + [f"{r['first']:.2f}", f"{r['first_ipvs_task']:.2f}", f"{r['noop']:.2f}",
+                            f"{r['one_weight']:.2f}", f"{row['ansible_floor']:.2f}", naive,
+                            f"{nv['seconds'] / r['first']:.1f}x", f"{r['first'] / fl:.1f}x",
+                            f"{r['first_ipvs_task'] / fl:.1f}x"] + tail
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 
