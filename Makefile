@@ -91,7 +91,7 @@ demo: host-packages ## bring up a cluster in the lab and show requests being bal
 BENCH_SIZES ?= 10,100,1000,5000
 BENCH_OUT ?= benchmarks/results/latest.json
 BENCH_MEM ?= 12288
-bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~30 min), table + plot
+bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~20 min), table + plot
 	@# 5,000 x 8 needs more than the default 4 GB: Ansible holds the whole model in every worker
 	$(LAB) run --mem $(BENCH_MEM) -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/plot.py $(BENCH_OUT) docs/images/benchmark.png

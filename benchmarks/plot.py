@@ -19,22 +19,33 @@ import matplotlib.pyplot as plt  # noqa: E402
 def main(src: str, dest: str) -> int:
     results = json.load(open(src))
     rows = results["sizes"]
-    x = [r["entries"] for r in rows]
+
+    def series(get):
+        """(entries, seconds) of the sizes where this way has a figure (a failed role run has none)."""
+        pts = []
+        for r in rows:
+            try:
+                pts.append((r["entries"], get(r)))
+            except KeyError:
+                continue
+        return pts
+
     ways = [
-        ("naive: one ipvsadm task per entry", [r["naive"]["seconds"] for r in rows], "tab:red"),
-        ("director role, first converge (whole play)", [r["role"]["first"] for r in rows], "tab:blue"),
-        ("director role, no-op re-run (whole play)", [r["role"]["noop"] for r in rows], "tab:cyan"),
-        ("Ansible alone: same number of empty tasks", [r["ansible_floor"] for r in rows], "tab:gray"),
-        ("its ipvs_table task", [r["role"]["first_ipvs_task"] for r in rows], "tab:purple"),
-        ("ipvs_table module alone", [r["module"]["seconds"] for r in rows], "tab:green"),
-        ("floor: ipvsadm -R of the same rules", [r["floor"]["seconds"] for r in rows], "black"),
+        ("naive: one ipvsadm task per entry", series(lambda r: r["naive"]["seconds"]), "tab:red"),
+        ("director role, first converge (whole play)", series(lambda r: r["role"]["first"]), "tab:blue"),
+        ("director role, no-op re-run (whole play)", series(lambda r: r["role"]["noop"]), "tab:cyan"),
+        ("Ansible alone: same number of empty tasks", series(lambda r: r["ansible_floor"]), "tab:gray"),
+        ("its ipvs_table task", series(lambda r: r["role"]["first_ipvs_task"]), "tab:purple"),
+        ("ipvs_table module alone", series(lambda r: r["module"]["seconds"]), "tab:green"),
+        ("floor: ipvsadm -R of the same rules", series(lambda r: r["floor"]["seconds"]), "black"),
     ]
     fig, ax = plt.subplots(figsize=(9, 6))
-    for label, ys, color in ways:
-        ax.plot(x, ys, marker="o", label=label, color=color)
-    measured = [(xx, r["naive"]["seconds"]) for xx, r in zip(x, rows) if not r["naive"]["measured"]]
-    if measured:
-        ax.scatter(*zip(*measured), s=120, facecolors="white", edgecolors="tab:red", zorder=3,
+    for label, pts, color in ways:
+        if pts:
+            ax.plot(*zip(*pts), marker="o", label=label, color=color)
+    guessed = [(r["entries"], r["naive"]["seconds"]) for r in rows if not r["naive"]["measured"]]
+    if guessed:
+        ax.scatter(*zip(*guessed), s=120, facecolors="white", edgecolors="tab:red", zorder=3,
                    label="naive, extrapolated (not run)")
     ax.set_xscale("log")
     ax.set_yscale("log")
