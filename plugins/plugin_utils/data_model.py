@@ -15,13 +15,18 @@ import ipaddress
 
 from ansible.errors import AnsibleFilterError
 
+# Read by the keepalived engine only (plugin_utils/keepalived.py); the static
+# engine has no health checker, so director_services drops them.
+HA_SERVICE_KEYS = frozenset(('health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure'))
+HA_REAL_SERVER_KEYS = frozenset(('health_check', 'inhibit_on_failure'))
+
 SERVICE_KEYS = frozenset((
     'name', 'state', 'protocol', 'address', 'port', 'fwmark', 'family', 'scheduler',
     'scheduler_flags', 'persistent', 'persistence_timeout', 'persistence_netmask',
-    'persistence_engine', 'one_packet', 'forwarding', 'real_servers', 'vips'))
+    'persistence_engine', 'one_packet', 'forwarding', 'real_servers', 'vips')) | HA_SERVICE_KEYS
 REAL_SERVER_KEYS = frozenset((
     'host', 'address', 'port', 'forwarding', 'weight', 'u_threshold', 'l_threshold',
-    'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum', 'tun_remcsum'))
+    'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum', 'tun_remcsum')) | HA_REAL_SERVER_KEYS
 FORWARDING = {'nat': 'nat', 'masq': 'nat', 'masquerading': 'nat',
               'dr': 'dr', 'gate': 'dr', 'gatewaying': 'dr', 'route': 'dr', 'droute': 'dr',
               'direct': 'dr', 'tun': 'tun', 'ipip': 'tun', 'tunnel': 'tun'}
@@ -95,12 +100,13 @@ def director_services(model, hostvars, field='lvs_virtual_services'):
     """The model in lvs.cluster.ipvs_table's shape (host names resolved to addresses)."""
     out = []
     for _index, svc, rss in services(model, field):
-        item = dict((k, v) for k, v in svc.items() if k not in ('vips', 'real_servers'))
+        item = dict((k, v) for k, v in svc.items()
+                    if k not in ('vips', 'real_servers') and k not in HA_SERVICE_KEYS)
         item['forwarding'] = FORWARDING.get(str(svc.get('forwarding') or DEFAULT_FORWARDING).lower(),
                                             svc.get('forwarding'))
         real_servers = []
         for _rindex, rs, rfield in rss:
-            dest = dict((k, v) for k, v in rs.items() if k != 'host')
+            dest = dict((k, v) for k, v in rs.items() if k != 'host' and k not in HA_REAL_SERVER_KEYS)
             if 'host' in rs:
                 dest['address'] = host_address(hostvars, rs['host'], rfield + '.host')
             dest['forwarding'] = forwarding_of(svc, rs, rfield)
