@@ -148,7 +148,8 @@ def longest_outage(records):
 
 def test_failover_keeps_traffic_and_established_connections():
     start_load("hold", "/tmp/hold.jsonl", "--interval", "0.2", "--max", "120", "--timeout", "10")
-    start_load("stream", "/tmp/fo.jsonl", "--rate", "10", "--timeout", "3", "--max", "120")
+    # 5 s: a connection whose SYN went to the dead master gets through on its retransmission
+    start_load("stream", "/tmp/fo.jsonl", "--rate", "10", "--timeout", "5", "--max", "120")
     time.sleep(3)
     conns = host("director2").check_output("ipvsadm -L -n -c")
     print(f"director2 (backup) synced connections before the failover:\n{conns}")
@@ -168,16 +169,18 @@ def test_failover_keeps_traffic_and_established_connections():
     stream, held = stop_load("/tmp/fo.jsonl"), stop_load("/tmp/hold.jsonl")
 
     outage, since = longest_outage(stream)
-    after = [r for r in stream if r["start"] > cut]
-    recovered = min(r["end"] for r in after if r["ok"]) - cut
-    late = [r for r in after if r["start"] > cut + recovered]
+    back = since + outage  # the first answer after the longest silence
+    in_gap = [r for r in stream if since < r["start"] < back]
+    after = [r for r in stream if r["start"] >= back]
     held_outage = longest_outage(held)[0]
-    print(f"failover: director1's link cut at 0 s, then killed; stream {summary(stream)}; "
-          f"longest time without an answer {outage:.2f} s (from {since - cut:+.2f} s), first answer to a "
-          f"request sent after the cut at {recovered:.2f} s, {sum(not r['ok'] for r in late)} failed after "
-          f"that; held connection {summary(held)}, longest wait between its answers {held_outage:.2f} s")
-    assert outage <= FAILOVER_BOUND and recovered <= FAILOVER_BOUND
-    assert late and all(r["ok"] for r in late)
+    print(f"failover: director1's link cut at 0 s, then killed; stream {summary(stream)}; answers stopped "
+          f"at {since - cut:+.2f} s and came back at {back - cut:.2f} s (outage {outage:.2f} s); of the "
+          f"{len(in_gap)} requests sent in the outage {sum(not r['ok'] for r in in_gap)} failed; "
+          f"{len(after)} sent after it, {sum(not r['ok'] for r in after)} failed; held connection "
+          f"{summary(held)}, longest wait between its answers {held_outage:.2f} s")
+    assert since >= cut - 1, "the longest silence is not the failover"
+    assert back - cut <= FAILOVER_BOUND
+    assert after and all(r["ok"] for r in after)
     assert all(r["ok"] for r in held), "the established connection broke"
     assert len({r["port"] for r in held}) == 1 and len({r["answer"] for r in held}) == 1
     assert held[-1]["start"] > cut + 5, "the held connection did not outlive the failover"
