@@ -74,6 +74,24 @@ def test_keepalived_config_passes_its_own_test():
         assert host(name).service("keepalived").is_enabled
 
 
+def ansible_playbook(playbook, *args):
+    """Runs a playbook with Molecule's environment (inventory, connection plugin)."""
+    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args],
+                         capture_output=True, text=True, check=False)
+    print(run.stdout[-3000:], run.stderr[-2000:])
+    return run
+
+
+def test_every_rendered_option_passes_keepalived_config_test():
+    assert ansible_playbook(Path(__file__).resolve().parents[1] / "config_matrix.yml").returncode == 0
+    conf = host("director2").file("/tmp/keepalived-matrix.conf").content_string
+    for expected in ("auth_pass lvs-pass", "unicast_peer {", "SSL_GET {", "MISC_CHECK {", "sorry_server 198.51.100.50 80",
+                     "lvs_method TUN type gue port 6080 csum", "virtual_server fwmark 7 {", "protocol SCTP",
+                     "persistence_engine sip", "virtualhost www.example.org", "203.0.113.1/24 dev eth0",
+                     "virtual_server_group extra {"):
+        assert expected in conf, expected
+
+
 def test_switch_from_static_left_nothing_behind():
     # prepare.yml converged the static engine on both directors
     assert vip_holders() == ["director1"], "the VIP must be on the VRRP master only"
@@ -197,11 +215,7 @@ def test_master_returns_and_takes_the_vip_back():
 
 
 def test_switch_back_to_static_removes_keepalived():
-    # The verifier runs with Molecule's Ansible environment (inventory, connection plugin).
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(SITE),
-                          "-e", "director_engine=static"], capture_output=True, text=True, check=False)
-    print(run.stdout[-3000:], run.stderr[-2000:])
-    assert run.returncode == 0
+    assert ansible_playbook(SITE, "-e", "director_engine=static").returncode == 0
     for name in ("director1", "director2"):
         director = host(name)
         assert not director.service("keepalived").is_running

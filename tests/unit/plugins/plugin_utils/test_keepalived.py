@@ -62,7 +62,8 @@ def test_fwmark_persistence_sorry_server_quorum_and_tunnels():
     model = [dict(fwmark=7, family='ipv4', vips=['198.51.100.100'], persistence_netmask='24',
                   forwarding='tun', sorry_server=dict(host='rs2', port=80), quorum=2, hysteresis=1,
                   real_servers=[dict(host='rs1', tun_type='gue', tun_port=6080, tun_csum=True,
-                                     health_check=dict(port=80))]),
+                                     health_check=dict(port=80)),
+                                dict(host='rs2', port=8080)]),
              dict(address='2001:db8::100', port=443, persistent=True, persistence_netmask='64',
                   real_servers=[dict(address='2001:db8::11', health_check=dict(type='https'))]),
              dict(address='198.51.100.101', port=80, state='absent', real_servers=[])]
@@ -72,6 +73,8 @@ def test_fwmark_persistence_sorry_server_quorum_and_tunnels():
     assert fw['quorum'] == 2 and fw['hysteresis'] == 1
     assert fw['real_servers'][0]['method'] == 'TUN type gue port 6080 csum'
     assert fw['real_servers'][0]['port'] is None and fw['real_servers'][0]['check']['connect_port'] == 80
+    # keepalived takes no port on a fwmark real server: it only feeds the check
+    assert fw['real_servers'][1]['port'] is None and fw['real_servers'][1]['check']['connect_port'] == 8080
     assert v6['family'] == 'ipv6' and v6['persistence_granularity'] == '64'
     assert v6['real_servers'][0]['check']['checker'] == 'SSL_GET'
 
