@@ -11,13 +11,14 @@
 #     resolves the physical working directory).
 # Usage:  source tests/utils/ansible-test-env.sh   (or run it; it prints the path)
 #   then: cd "$LVS_COLLECTION_DIR" && ansible-test sanity --local --python 3.11
-# Env: LVS_AC_ROOT (default /tmp/ac), LVS_PIP_VERSION (default 24.2, the
+# Env: LVS_AC_ROOT (default /tmp/lvs-ac-<hash of this checkout's path>: two
+# checkouts on one machine must not replace each other's copy mid-run), LVS_PIP_VERSION (default 24.2, the
 # version pinned by ansible-core 2.19's ansible-test).
 
 set -eu
 
 lvs_src="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-lvs_root="${LVS_AC_ROOT:-/tmp/ac}"
+lvs_root="${LVS_AC_ROOT:-/tmp/lvs-ac-$(printf %s "${lvs_src}" | md5sum | cut -c1-10)}"
 lvs_pip="${LVS_PIP_VERSION:-24.2}"
 
 export LC_ALL=C.UTF-8
