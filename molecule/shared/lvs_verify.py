@@ -1,13 +1,21 @@
-"""Helpers shared by the verifiers of the cluster scenarios (nat, dr, tun, mixed).
+"""Helpers shared by the verifiers of the cluster scenarios.
 
-Real traffic only: every request is one curl from the client (a new TCP
-connection each, so IPVS schedules each one).
+Real traffic only: `requests` is one curl per request from the client (a new
+TCP connection each, so IPVS schedules each one); `start_load`/`stop_load` run
+a bounded stream in the background (lvs_load.py) while something changes.
 """
 import collections
+import json
+import os
 import re
+import subprocess
 import time
+from pathlib import Path
 
 import testinfra
+
+
+LOAD = Path(__file__).resolve().parent / "lvs_load.py"
 
 
 def host(name):
@@ -73,3 +81,91 @@ def arp_repliers(client, vip, dev="eth0"):
 
 def sysctl(name, key):
     return host(name).check_output(f"sysctl -n {key}").strip()
+
+
+def start_load(mode, out, *args, url):
+    """Starts lvs_load.py on the client, in the background (see that file)."""
+    subprocess.run(["podman", "cp", str(LOAD), "client:/usr/local/bin/lvs_load.py"], check=True)
+    host("client").run(f"rm -f {out} {out}.stop {out}.part")
+    subprocess.run(["podman", "exec", "--detach", "client", "python3", "/usr/local/bin/lvs_load.py",
+                    mode, url, out, *args], check=True)
+
+
+def stop_load(out, timeout=30):
+    """Stops it and returns its records, sorted by start time."""
+    client = host("client")
+    client.check_output(f"touch {out}.stop")
+    deadline = time.monotonic() + timeout
+    while not client.file(out).exists:
+        assert time.monotonic() < deadline, f"{out}: the load generator did not finish"
+        time.sleep(0.5)
+    records = [json.loads(line) for line in client.file(out).content_string.splitlines()]
+    done = records.pop()
+    assert done.get("done") and done["sent"] == len(records), f"{out}: {done}, {len(records)} records"
+    return sorted(records, key=lambda r: r["start"])
+
+
+def summary(records):
+    """Sent, failed and who answered, for the verifiers' figures."""
+    failed = [r for r in records if not r["ok"]]
+    answers = {}
+    for r in records:
+        if r["ok"]:
+            answers[r["answer"]] = answers.get(r["answer"], 0) + 1
+    return f"{len(records)} sent, {len(failed)} failed, answers {answers}"
+
+
+def longest_outage(records):
+    """Longest time without an answer, between consecutive successful replies."""
+    ends = sorted(r["end"] for r in records if r["ok"])
+    return max((b - a, a) for a, b in zip(ends, ends[1:]))
+
+
+def ansible_playbook(playbook, *args, as_json=False):
+    """Runs a playbook with Molecule's environment (inventory, connection plugin).
+
+    as_json: ansible.posix.json output, parsed into run.json.
+    """
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json") if as_json else None
+    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args],
+                         capture_output=True, text=True, check=False, env=env)
+    if as_json:
+        run.json = json.loads(run.stdout)
+        print(run.stderr[-2000:])
+    else:
+        print(run.stdout[-3000:], run.stderr[-2000:])
+    return run
+
+
+def task_result(run, task, hostname):
+    """One host's result of the task whose name contains `task`, from a JSON run."""
+    for play in run.json["plays"]:
+        for item in play["tasks"]:
+            if task in item["task"]["name"] and hostname in item["hosts"]:
+                return item["hosts"][hostname]
+    raise AssertionError(f"no task {task!r} ran on {hostname}")
+
+
+SNAPSHOT = ("echo '# ipvsadm'; ipvsadm -S -n 2>/dev/null;"
+            " echo '# addresses'; ip -o addr show | grep -v 'scope link' | sed -E 's/^[0-9]+: //; s/ *valid_lft.*//' | sort;"
+            " echo '# routes'; ip route show table main; ip -6 route show table main | grep -v '^fe80';"
+            " echo '# links'; ip -o -d link show | grep -E 'tunl0|dummy' | sed -E 's/link\\/[a-z]+ .*//; s/^[0-9]+: //' | sort;"
+            " echo '# sysctls'; sysctl -a 2>/dev/null | grep -E '^net\\.ipv4\\.(ip_forward|vs\\.|conf\\.[^.]+\\.(arp_ignore|arp_announce|rp_filter) )'")
+
+
+def snapshot(name):
+    """What a reboot must restore: table, addresses (not link-local: the MAC may
+    change; no interface index and sorted: the order of interfaces may too), routes, tunnel and dummy links, the
+    ARP/rp_filter/forwarding/vs sysctls."""
+    return host(name).check_output(SNAPSHOT)
+
+
+def reboot(names):
+    """Restart every container (systemd shuts down and boots again, nothing else
+    runs) and wait until each has booted. Returns the seconds it took."""
+    began = time.monotonic()
+    subprocess.run(["podman", "restart", *names], check=True, capture_output=True)
+    for name in names:
+        state = host(name).run("systemctl is-system-running --wait").stdout.strip()
+        assert state in ("running", "degraded"), f"{name}: {state}"
+    return time.monotonic() - began

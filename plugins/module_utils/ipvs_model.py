@@ -888,6 +888,20 @@ def diff(current, desired, scope=None):
     return ops
 
 
+def drain_split(ops):
+    """Split ops for graceful removals: (before, deletes).
+
+    before: every other op, then weight 0 for each real server about to be
+    deleted (no new connections go to it while its own finish); deletes: the
+    deletions, applied once the connections ended.
+    """
+    deletes = [op for op in ops if op.kind == 'delete_dest']
+    before = [op for op in ops if op.kind != 'delete_dest']
+    before += [Op(kind='edit_dest', service=op.service, dest=op.dest.replace(weight=0))
+               for op in deletes if op.dest.weight != 0]
+    return before, deletes
+
+
 def apply_ops(table, ops):
     """Predict the table after ops (what the kernel should hold)."""
     result = table.copy()

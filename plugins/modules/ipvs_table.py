@@ -163,6 +163,31 @@ options:
     type: str
     choices: [none, real_servers, all]
     default: none
+  owned:
+    description:
+      - Keys of the services an earlier run of the caller created, as in the C(key) of its RV(services) (for
+        example V(-t 198.51.100.100:80) or V(-f 7 -6)). Those O(services) no longer lists are deleted;
+        services of other tools, which were never owned, stay. The C(lvs.cluster.director) role keeps
+        this list on the director between runs.
+      - Works with any O(purge); with V(real_servers) it removes exactly what the caller stopped listing.
+    type: list
+    elements: str
+    default: []
+  drain_timeout:
+    description:
+      - Seconds to drain the real servers this run deletes (purged, or no longer listed). With a
+        value above 0 the module first applies every other change and sets those real servers'
+        weight to 0, so no new connection goes to them, waits until none of them has an active
+        connection (one C(ipvsadm -L) per service each O(drain_poll)), then deletes them - also
+        when the time runs out. Requests in flight on them complete instead of being cut.
+      - V(0) deletes them at once (C(net.ipv4.vs.expire_nodest_conn=1) then drops their connections).
+      - Deleted services are not drained (no real server is left to take their clients).
+    type: int
+    default: 0
+  drain_poll:
+    description: Seconds between two looks at the drained real servers' connections.
+    type: float
+    default: 1
 notes:
   - Requires C(ipvsadm) on the managed host and an IPVS capable kernel; C(ip_vs) is loaded with
     C(modprobe) when C(/proc/net/ip_vs) is missing.
@@ -174,6 +199,17 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Remove a real server gracefully (weight 0, its requests finish, then it is deleted)
+  lvs.cluster.ipvs_table:
+    purge: real_servers
+    drain_timeout: 120
+    services:
+      - address: 198.51.100.100
+        port: 80
+        forwarding: dr
+        real_servers:
+          - address: 198.51.100.11      # 198.51.100.13 is no longer listed: drained, then deleted
+
 - name: The whole table of a director, nothing else kept
   lvs.cluster.ipvs_table:
     purge: all
@@ -258,6 +294,19 @@ services:
           tun_type: null
           tun_port: null
           tun_flags: null
+drained:
+  description:
+    - With O(drain_timeout) above 0, the real servers drained before their deletion, with their
+      active connections seen last, the seconds waited and whether the time ran out.
+  returned: when real servers were drained (not in check mode)
+  type: list
+  elements: dict
+  sample:
+    - service: "-t 198.51.100.100:80"
+      real_server: "203.0.113.13:80"
+      active_conns: 0
+      waited: 2.1
+      timed_out: false
 removed_services:
   description: Keys of the services that were (or would be) deleted.
   returned: always
@@ -265,6 +314,8 @@ removed_services:
   elements: str
   sample: ["-u 198.51.100.100:53"]
 '''
+
+import time
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -294,6 +345,9 @@ def argument_spec():
     return dict(
         services=dict(type='list', elements='dict', required=True, options=service),
         purge=dict(type='str', default='none', choices=['none', 'real_servers', 'all']),
+        owned=dict(type='list', elements='str', default=[]),
+        drain_timeout=dict(type='int', default=0),
+        drain_poll=dict(type='float', default=1),
     )
 
 
@@ -356,7 +410,19 @@ def _dest_key_port(service, dest):
     return 0 if service.fwmark else service.port
 
 
-def plan(items, purge, current):
+def owned_keys(values):
+    """Normalised keys of the owned services (the same key ipvsadm -S -n prints)."""
+    keys = []
+    for index, value in enumerate(values):
+        try:
+            keys.append(m.parse_rule('-A ' + value)[1].key)
+        except (m.ModelError, ValueError, KeyError, TypeError) as exc:
+            raise v.ValidationError('owned[%d]' % index, '%r is not a service key like -t 198.51.100.100:80 '
+                                    'or -f 7 (%s)' % (value, exc))
+    return keys
+
+
+def plan(items, purge, current, owned=()):
     """Resolve every item against the host and diff. Returns (ops, desired, absent keys)."""
     desired = m.Table()
     absent = []
@@ -386,16 +452,43 @@ def plan(items, purge, current):
             desired.add_dest(key, dest)
     if purge == 'all':
         absent.extend(k for k in current.keys() if k not in desired and k not in absent)
+    absent.extend(k for k in owned if k in current and k not in desired and k not in absent)
     scope = m.Scope(purge_dests=purge in ('real_servers', 'all'), unmanaged=unmanaged,
                     absent_services=absent)
     return m.diff(current, desired, scope), desired, absent
 
 
+def wait_drained(runner, deletes, timeout, poll):
+    """Poll the active connections of the real servers to delete until none or timeout."""
+    start = time.monotonic()
+    services = dict((op.service.key, op.service) for op in deletes)
+    while True:
+        listings = dict((key, runner.list_service(svc)['services'].get(key, {'dests': {}}))
+                        for key, svc in services.items())
+        waited = round(time.monotonic() - start, 1)
+        status = []
+        for op in deletes:
+            row = listings[op.service.key]['dests'].get(op.dest.key)
+            status.append(dict(service=op.service.key, real_server=op.dest.key, waited=waited,
+                               active_conns=row['active_conns'] if row else 0, timed_out=False))
+        busy = any(item['active_conns'] for item in status)
+        if not busy or waited >= timeout:
+            for item in status:
+                item['timed_out'] = busy
+            return status
+        time.sleep(poll)
+
+
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     purge = module.params['purge']
+    drain_timeout = module.params['drain_timeout']
+    if drain_timeout < 0 or module.params['drain_poll'] <= 0:
+        module.fail_json(msg='drain_timeout: must be 0 or more seconds, and drain_poll above 0',
+                         field='drain_timeout' if drain_timeout < 0 else 'drain_poll')
     try:
         items = stated_request(module.params)
+        owned = owned_keys(module.params['owned'])
     except v.ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
 
@@ -403,18 +496,25 @@ def main():
     runner.ensure_kernel(load_schedulers=False)
     current = runner.read_table()
     try:
-        ops, desired, absent = plan(items, purge, current)
+        ops, desired, absent = plan(items, purge, current, owned)
     except v.ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
 
     keys = desired.keys() + [k for k in absent if k not in desired]
     shown = None if purge == 'all' else keys
+    before, deletes = m.drain_split(ops) if drain_timeout > 0 else (ops, [])
+    if deletes:
+        ops = before + deletes  # the weight 0 edits are commands of their own
     predicted = m.apply_ops(current, ops)
+    drained = None
     if ops and not module.check_mode:
         schedulers = [desired.service(k).scheduler for k in desired.keys()]
         runner.ensure_kernel(schedulers=schedulers)
         verify_keys = keys if purge != 'all' else sorted(set(current.keys()) | set(keys))
-        predicted = runner.apply_and_verify(current, ops, verify_keys)
+        predicted = runner.apply_and_verify(current, before, verify_keys) if before else current
+        if deletes:
+            drained = wait_drained(runner, deletes, drain_timeout, module.params['drain_poll'])
+            predicted = runner.apply_and_verify(predicted, deletes, verify_keys)
 
     services = []
     for key in desired.keys():
@@ -427,6 +527,8 @@ def main():
         services=services,
         removed_services=[op.service.key for op in ops if op.kind == 'delete_service'],
     )
+    if drained is not None:
+        result['drained'] = drained
     if module._diff:
         result['diff'] = dict(
             before=''.join(line + '\n' for line in m.render_table(current, shown)),

@@ -5,7 +5,6 @@ and a reload with a changed weight drops nothing. Real traffic throughout.
 The tests run in file order; the failover test stops director1 last-but-one.
 """
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,11 +13,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import assert_ratio, host, requests  # noqa: E402
+from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, requests,  # noqa: E402
+                        start_load, stop_load, summary)
 
 VIP = "198.51.100.100"
 URL = f"http://{VIP}/"
-LOAD = Path(__file__).resolve().parents[2] / "shared" / "lvs_load.py"
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 # molecule.yml: delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1.
 # keepalived declares a server down after the failed check and its one retry:
@@ -36,35 +35,6 @@ def table(name):
     return host(name).check_output("ipvsadm -S -n")
 
 
-def start_load(mode, out, *args):
-    subprocess.run(["podman", "cp", str(LOAD), "client:/usr/local/bin/lvs_load.py"], check=True)
-    host("client").run(f"rm -f {out} {out}.stop {out}.part")
-    subprocess.run(["podman", "exec", "--detach", "client", "python3", "/usr/local/bin/lvs_load.py",
-                    mode, URL, out, *args], check=True)
-
-
-def stop_load(out, timeout=30):
-    client = host("client")
-    client.check_output(f"touch {out}.stop")
-    deadline = time.monotonic() + timeout
-    while not client.file(out).exists:
-        assert time.monotonic() < deadline, f"{out}: the load generator did not finish"
-        time.sleep(0.5)
-    records = [json.loads(line) for line in client.file(out).content_string.splitlines()]
-    done = records.pop()
-    assert done.get("done") and done["sent"] == len(records), f"{out}: {done}, {len(records)} records"
-    return sorted(records, key=lambda r: r["start"])
-
-
-def summary(records):
-    failed = [r for r in records if not r["ok"]]
-    answers = {}
-    for r in records:
-        if r["ok"]:
-            answers[r["answer"]] = answers.get(r["answer"], 0) + 1
-    return f"{len(records)} sent, {len(failed)} failed, answers {answers}"
-
-
 def test_keepalived_config_passes_its_own_test():
     for name in ("director1", "director2"):
         out = host(name).run("keepalived --config-test -f /etc/keepalived/keepalived.conf")
@@ -72,14 +42,6 @@ def test_keepalived_config_passes_its_own_test():
         assert out.rc == 0
         assert host(name).service("keepalived").is_running
         assert host(name).service("keepalived").is_enabled
-
-
-def ansible_playbook(playbook, *args):
-    """Runs a playbook with Molecule's environment (inventory, connection plugin)."""
-    run = subprocess.run(["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook), *args],
-                         capture_output=True, text=True, check=False)
-    print(run.stdout[-3000:], run.stderr[-2000:])
-    return run
 
 
 def test_every_rendered_option_passes_keepalived_config_test():
@@ -128,7 +90,7 @@ def test_reload_with_a_changed_weight_dropped_nothing():
 
 
 def test_failed_real_server_is_masked_and_returns():
-    start_load("stream", "/tmp/hc.jsonl", "--rate", "10", "--timeout", "2", "--max", "120")
+    start_load("stream", "/tmp/hc.jsonl", "--rate", "10", "--timeout", "2", "--max", "120", url=URL)
     time.sleep(2)
     stopped = time.time()
     host("rs1").check_output("systemctl stop lvs-lab-httpd")
@@ -158,16 +120,10 @@ def test_failed_real_server_is_masked_and_returns():
     assert "198.51.100.11:80" in table("director1") and "198.51.100.11:80" in table("director2")
 
 
-def longest_outage(records):
-    """Longest time without an answer, between consecutive successful replies."""
-    ends = sorted(r["end"] for r in records if r["ok"])
-    return max((b - a, a) for a, b in zip(ends, ends[1:]))
-
-
 def test_failover_keeps_traffic_and_established_connections():
-    start_load("hold", "/tmp/hold.jsonl", "--interval", "0.2", "--max", "120", "--timeout", "10")
+    start_load("hold", "/tmp/hold.jsonl", "--interval", "0.2", "--max", "120", "--timeout", "10", url=URL)
     # 5 s: a connection whose SYN went to the dead master gets through on its retransmission
-    start_load("stream", "/tmp/fo.jsonl", "--rate", "10", "--timeout", "5", "--max", "120")
+    start_load("stream", "/tmp/fo.jsonl", "--rate", "10", "--timeout", "5", "--max", "120", url=URL)
     time.sleep(3)
     conns = host("director2").check_output("ipvsadm -L -n -c")
     print(f"director2 (backup) synced connections before the failover:\n{conns}")

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import assert_ratio, host, requests, sysctl, wait_stats  # noqa: E402
+from lvs_verify import assert_ratio, host, reboot, requests, snapshot, sysctl, wait_stats  # noqa: E402
 
 VIP = "198.51.100.100"
 
@@ -45,3 +45,16 @@ def test_director_persistence():
     saved = director.file("/etc/ipvsadm.rules").content_string
     assert f"-a -t {VIP}:80 -r 203.0.113.11:80 -i -w 3" in saved
     assert director.service("ipvsadm").is_enabled
+
+
+def test_reboot_restores_tunnel_routes_and_table_without_ansible():
+    hosts = ("director", "router", "rs1", "rs2")  # the managed hosts (and the lab router)
+    before = {name: snapshot(name) for name in hosts}
+    assert "tunl0" in before["rs1"] and f"{VIP}/32" in before["rs1"]
+    took = reboot(hosts)
+    for name in hosts:
+        after = snapshot(name)
+        assert after == before[name], f"{name} after the reboot:\n{after}\nbefore:\n{before[name]}"
+    print(f"reboot of {len(hosts)} hosts in {took:.0f} s: all identical "
+          f"({sum(len(s.splitlines()) for s in before.values())} lines compared)")
+    assert_ratio(requests(VIP, 40), {"rs1": 3, "rs2": 1}, tolerance=2)

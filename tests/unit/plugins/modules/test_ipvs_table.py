@@ -189,3 +189,92 @@ def test_a_thousand_services_in_one_batch(kernel):
     again = run_module(ipvs_table, dict(services=services, purge='all'), host)
     assert again['changed'] is False
     assert time.monotonic() - start < 30
+
+
+DRAIN_SAVE = ('-A -t 198.51.100.100:80 -s wrr\n'
+              '-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1\n'
+              '-a -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 2\n')
+DRAIN_ARGS = dict(purge='real_servers', drain_timeout=30, drain_poll=0.01, services=[
+    dict(address='198.51.100.100', port=80, scheduler='wrr', forwarding='dr',
+         real_servers=[dict(address='198.51.100.11'), dict(address='198.51.100.12')])])
+DRAINED = ('-t 198.51.100.100:80', '198.51.100.13:80')
+
+
+def test_drain_adds_first_then_weight_0_waits_for_active_then_deletes(kernel):
+    host = FakeHost(DRAIN_SAVE)
+    host.conn_script = [{DRAINED: (2, 5)}, {DRAINED: (1, 6)}, {DRAINED: (0, 7)}]
+    result = run_module(ipvs_table, DRAIN_ARGS, host)
+    assert host.restores == ['-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1\n'
+                             '-e -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 0\n',
+                             '-d -t 198.51.100.100:80 -r 198.51.100.13:80\n']
+    assert result['commands'] == ['-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1',
+                                  '-e -t 198.51.100.100:80 -r 198.51.100.13:80 -g -w 0',
+                                  '-d -t 198.51.100.100:80 -r 198.51.100.13:80']
+    polls = [c for c in host.ipvsadm_calls() if c[:3] == ['-L', '-n', '--exact']]
+    assert len(polls) == 3  # inactive connections are not waited for
+    assert result['drained'] == [dict(service=DRAINED[0], real_server=DRAINED[1], active_conns=0,
+                                      waited=result['drained'][0]['waited'], timed_out=False)]
+    assert host.table.dest(*DRAINED) is None and host.table.dest('-t 198.51.100.100:80', '198.51.100.12:80')
+    again = run_module(ipvs_table, DRAIN_ARGS, host)
+    assert again['changed'] is False and 'drained' not in again
+
+
+def test_drain_check_mode_lists_the_same_commands_and_waits_for_nothing(kernel):
+    checked = run_module(ipvs_table, DRAIN_ARGS, FakeHost(DRAIN_SAVE), check_mode=True, diff=True)
+    host = FakeHost(DRAIN_SAVE)
+    real = run_module(ipvs_table, DRAIN_ARGS, host, diff=True)
+    assert checked['commands'] == real['commands'] and checked['diff'] == real['diff']
+    assert 'drained' not in checked
+
+
+def test_drain_timeout_deletes_anyway_and_says_so(kernel, monkeypatch):
+    host = FakeHost(DRAIN_SAVE)
+    host.conns = {DRAINED: (4, 0)}
+    clock = iter(range(0, 10000, 10))
+    monkeypatch.setattr(ipvs_table.time, 'monotonic', lambda: next(clock))
+    result = run_module(ipvs_table, DRAIN_ARGS, host)
+    assert result['drained'][0]['timed_out'] is True and result['drained'][0]['active_conns'] == 4
+    assert host.table.dest(*DRAINED) is None
+
+
+def test_without_drain_deletes_in_one_batch(kernel):
+    host = FakeHost(DRAIN_SAVE)
+    run_module(ipvs_table, dict(DRAIN_ARGS, drain_timeout=0), host)
+    assert host.restores == ['-d -t 198.51.100.100:80 -r 198.51.100.13:80\n'
+                             '-a -t 198.51.100.100:80 -r 198.51.100.12:80 -g -w 1\n']
+
+
+@pytest.mark.parametrize('args, field', [(dict(drain_timeout=-1), 'drain_timeout'),
+                                         (dict(drain_poll=0), 'drain_poll')])
+def test_drain_settings_are_checked_first(kernel, args, field):
+    host = FakeHost(DRAIN_SAVE)
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(DRAIN_ARGS, **args), host)
+    assert err.value.args[0]['field'] == field and host.calls == []
+
+
+OWNED_SAVE = ('-A -t 198.51.100.100:80 -s wrr\n'
+              '-a -t 198.51.100.100:80 -r 198.51.100.11:80 -g -w 1\n'
+              '-A -t 198.51.100.101:80 -s rr\n'
+              '-A -t 198.51.100.2:8080 -s rr\n'
+              '-A -f 7 -6 -s rr\n')
+KEPT = dict(address='198.51.100.100', port=80, forwarding='dr', real_servers=[dict(address='198.51.100.11')])
+
+
+def test_owned_services_no_longer_listed_go_and_foreign_ones_stay(kernel):
+    host = FakeHost(OWNED_SAVE)
+    result = run_module(ipvs_table, dict(purge='real_servers', services=[KEPT],
+                                         owned=['-t 198.51.100.100:80', '-t 198.51.100.101:80',
+                                                '-f 7 -6', '-t 198.51.100.102:80']), host)
+    assert result['commands'] == ['-D -t 198.51.100.101:80', '-D -f 7 -6']
+    assert host.table.keys() == ['-t 198.51.100.100:80', '-t 198.51.100.2:8080']
+    assert result['removed_services'] == ['-t 198.51.100.101:80', '-f 7 -6']
+
+
+def test_owned_keys_are_normalised_and_checked(kernel):
+    host = FakeHost(OWNED_SAVE)
+    result = run_module(ipvs_table, dict(services=[KEPT], owned=['-t  198.51.100.101:80']), host)
+    assert result['commands'] == ['-D -t 198.51.100.101:80']
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=[KEPT], owned=['198.51.100.101:80']), FakeHost(OWNED_SAVE))
+    assert err.value.args[0]['field'] == 'owned[0]'
