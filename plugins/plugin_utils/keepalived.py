@@ -221,10 +221,11 @@ def keepalived_services(model, hostvars, defaults=None, field='lvs_virtual_servi
         for (rindex, rs, rfield), dest in zip(rss, item['real_servers']):
             port = dest.get('port', item.get('port') if item.get('fwmark') is None else None)
             method = METHODS[dest['forwarding']]
+            tunnel = _tunnel(dest) if method == 'TUN' else ''
             # keepalived drops (with a warning) the port of a fwmark service's real server
             real_servers.append(dict(
                 dest, port=None if item.get('fwmark') is not None else port,
-                method=method + (' ' + _tunnel(dest) if method == 'TUN' and _tunnel(dest) else ''),
+                method=method + (' ' + tunnel if tunnel else ''),
                 inhibit_on_failure=_bool(rs.get('inhibit_on_failure', inhibit), rfield + '.inhibit_on_failure'),
                 check=health_check([('director_health_check', defaults),
                                     (sfield + '.health_check', svc.get('health_check')),
