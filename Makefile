@@ -17,7 +17,7 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests demo bench diagrams host-packages lab-info clean
+.PHONY: help test static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -85,6 +85,9 @@ lab-test: host-packages ## one Molecule scenario in the lab VM (SCENARIO=name)
 lab-tests: host-packages ## every Molecule scenario, split over lab VMs side by side (LAB_JOBS=n)
 	$(LAB) scenarios
 
+lab-bench: host-packages $(VENV)/.installed ## an empty 10-task play timed on the host and in the lab VM, and the ratio
+	$(BIN)/python lab/playbench.py --ansible-playbook $(BIN)/ansible-playbook
+
 demo: host-packages ## bring up a cluster in the lab and show requests being balanced
 	$(LAB) run -- sh lab/guest/demo.sh
 
@@ -106,7 +109,7 @@ diagrams: ## render docs/diagrams/*.dot to docs/images/*.svg (graphviz)
 host-packages: ## install (apt) and check the host packages the lab build needs
 	bash lab/host-packages.sh
 
-lab-info: ## the lab's cache, image key and backend
+lab-info: ## the lab's cache, image key, backend, and the kernel: version, seccomp or ptrace mode, why
 	$(LAB) info
 
 clean: ## remove local build output (not the lab cache)

@@ -34,14 +34,19 @@ def cache_root() -> Path:
     return Path(os.environ.get("LAB_CACHE", default))
 
 
-def build_key() -> str:
+def content_key(folder: Path) -> str:
+    """A hash of every file below folder: names, executable bits, contents."""
     digest = hashlib.sha256()
-    for path in sorted(IMAGE_DIR.rglob("*")):
+    for path in sorted(folder.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(str(path.relative_to(LAB_DIR)).encode() + b"\0")
             digest.update(oct(path.stat().st_mode & 0o111).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def build_key() -> str:
+    return content_key(IMAGE_DIR)
 
 
 def image_dir() -> Path:

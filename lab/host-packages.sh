@@ -7,8 +7,18 @@ set -euo pipefail
 
 # name, minimum version (inclusive), ceiling (exclusive)
 specs=(
+    # the images
     "mmdebstrap 1.3 2"
     "e2fsprogs 1.46 2"
+    # the lab's own User-Mode Linux kernel (lab/kernels.py)
+    "make 4.3 5"
+    "gcc 4:12 4:20"
+    "flex 2.6 3"
+    "bison 2:3.5 2:4"
+    "bc 1.07 2"
+    "libelf-dev 0.180 1"
+    "kmod 28 40"
+    "xz-utils 5.2 6"
     "$@"
 )
 

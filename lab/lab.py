@@ -6,10 +6,12 @@
   lab.py scenarios [--jobs N] [SCENARIO...]
                                   Molecule scenarios split over N VMs run side
                                   by side (default: one per core, at most 4)
-  lab.py info                     the cache, the image key, the backend chosen
+  lab.py info                     the cache, the image key, the backend and the kernel
+                                  (one boot: its version, seccomp or ptrace mode, why)
   lab.py clean                    remove cached images other than the current one
 
-Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_MEM (MB),
+Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_KERNEL (auto, own,
+bookworm: the UML kernel, see kernels.py), LAB_MEM (MB),
 LAB_JOBS (VMs for `scenarios`), LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
 LAB_CACHE (cache folder), LAB_APT_SOURCES (an apt sources file for the build),
 LAB_CA_BUNDLE (CA bundle pip trusts while building).
@@ -17,6 +19,7 @@ LAB_CA_BUNDLE (CA bundle pip trusts while building).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import shlex
@@ -28,6 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import build  # noqa: E402
+import kernels  # noqa: E402
 import scenarios  # noqa: E402
 import vm  # noqa: E402
 
@@ -44,15 +48,32 @@ def _on_signal(signum, _frame):
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def prepare(backend: str) -> tuple[Path, kernels.Kernel | None]:
+    """The images and, under UML, the kernel: built side by side when missing
+    (the image build mostly waits on the network and the disk, the kernel's on
+    the CPU)."""
+    if backend != "uml" or os.environ.get("LAB_KERNEL") == "bookworm":
+        image = build.build()
+        return image, kernels.pick(image) if backend == "uml" else None
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        own = pool.submit(kernels.own)
+        image = build.build()
+        try:
+            own.result()
+        except kernels.Unavailable:
+            pass  # pick() says why and falls back (or stops, for LAB_KERNEL=own)
+    return image, kernels.pick(image)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.command:
         raise SystemExit("lab run: give the command after --")
-    image = build.build()
+    backend = vm.pick_backend(args.backend)
+    image, kernel = prepare(backend)
     src = Path(args.src or _repo_root())
     env_lines = "".join(f"export {shlex.quote(kv)}\n" for kv in args.env)
     script = JOB_PRELUDE + env_lines + shlex.join(args.command)
-    backend = vm.pick_backend(args.backend)
-    with vm.Job(image, src, backend, args.mem, timeout=args.timeout) as job:
+    with vm.Job(image, src, backend, args.mem, timeout=args.timeout, kernel=kernel) as job:
         try:
             return job.run(script)
         except KeyboardInterrupt:
@@ -61,7 +82,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
-    build.build()  # once, before the VMs start
+    prepare(vm.pick_backend(os.environ.get("LAB_BACKEND", "auto")))  # once, before the VMs start
     lab = [sys.executable, str(Path(__file__).resolve())]
     return scenarios.run(Path(_repo_root()), args.names, args.jobs, lab)
 
@@ -69,13 +90,29 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_info(_args: argparse.Namespace) -> int:
     out = build.image_dir()
     built = out / "build.json"
-    print(json.dumps({
+    own = kernels.own_dir() / "build.json"
+    backend = vm.pick_backend(os.environ.get("LAB_BACKEND", "auto"))
+    info = {
         "cache": str(build.cache_root()),
         "key": out.name,
         "built": json.loads(built.read_text()) if built.exists() else None,
-        "backend": vm.pick_backend(os.environ.get("LAB_BACKEND", "auto")),
+        "backend": backend,
         "kvm_usable": vm.kvm_usable(),
-    }, indent=1))
+        "own_kernel": json.loads(own.read_text()) if own.exists() else "not built (the next lab run builds it)",
+    }
+    if built.exists():  # one boot tells what really runs: version and mode
+        kernel = None
+        if backend == "uml":
+            try:
+                kernel = kernels.own(build=False)
+            except kernels.Unavailable as exc:
+                kernel = kernels.bookworm(out, f"fallback: the own kernel is not available: {exc}")
+        with vm.Job(out, Path(_repo_root()), backend, 512, timeout=120, kernel=kernel) as job:
+            job.run("uname -r > /lab/release", quiet_boot=True)
+            release = job.run_dir / "release"
+            info["kernel"] = {"release": release.read_text().strip() if release.exists() else None,
+                              "line": job.kernel_line}
+    print(json.dumps(info, indent=1))
     return 0
 
 
@@ -123,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
     if args.cmd == "build":
-        print(build.build(force=args.force))
+        image, kernel = prepare(vm.pick_backend(os.environ.get("LAB_BACKEND", "auto"))) if not args.force \
+            else (build.build(force=True), None)
+        print(image)
+        if kernel:
+            print(kernel.binary)
         return 0
     if args.cmd == "run":
         if args.command and args.command[0] == "--":

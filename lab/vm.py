@@ -23,6 +23,11 @@ import time
 from pathlib import Path
 
 READY_MARK = "@@lab-ready"
+# UML 7.x prints this before it boots (without `quiet`); OK means seccomp mode.
+SECCOMP_CHECK = re.compile(r"Checking that seccomp filters can be installed\.\.\.\s*(\w+)")
+# What else a UML kernel prints before it boots when not `quiet`: not job output.
+UML_STARTUP = re.compile(r"^(Checking |Core dump limits|\s+(soft|hard) - |Locating the |Adding \d+ bytes|"
+                         r"\.\.\.|OK$|found$|missing$|error$|\s*$)")
 DONE_MARK = "@@lab-done"  # after it, only the VM's power-off messages follow
 BACKENDS = ("uml", "qemu-kvm", "qemu-tcg")
 
@@ -65,8 +70,10 @@ class Job:
     """One boot of the VM running one script; always cleaned up."""
 
     def __init__(self, image_dir: Path, src: Path, backend: str, mem_mb: int,
-                 writable: bool = False, timeout: float | None = None):
+                 writable: bool = False, timeout: float | None = None, kernel=None):
         self.image_dir = image_dir
+        # UML only: a kernels.Kernel (binary, boot_args, modules); None is the image's own
+        self.kernel = kernel
         self.src = src.resolve()
         self.backend = backend
         self.mem_mb = mem_mb
@@ -76,6 +83,7 @@ class Job:
         base = "/dev/shm" if os.access("/dev/shm", os.W_OK) else None
         self.run_dir = Path(tempfile.mkdtemp(prefix="lvs-lab-", dir=base))
         self.proc: subprocess.Popen | None = None
+        self.kernel_line = ""
 
     # -- command lines -------------------------------------------------
     def _cmdline(self) -> str:
@@ -84,12 +92,29 @@ class Job:
     def _uml_argv(self) -> list[str]:
         image = self.image_dir / "vm.img"
         disk = str(image) if self.writable else f"{self.run_dir / 'disk.cow'},{image}"
+        binary = self.kernel.binary if self.kernel else self.image_dir / "linux.uml"
+        # no `quiet`: it would also hide UML's seccomp check, which says the mode
+        cmdline = [arg for arg in shlex.split(self._cmdline()) if arg != "quiet"]
         return [
-            str(self.image_dir / "linux.uml"), f"mem={self.mem_mb}M", f"ubd0={disk}",
+            str(binary), f"mem={self.mem_mb}M", f"ubd0={disk}",
             "root=/dev/ubda", "rw", "con0=null,fd:1", "con=null", "ssl=null",
-            f"uml_dir={self.run_dir}", "umid=vm",
-            *shlex.split(self._cmdline()), f"lab.src={self.src}", f"lab.run={self.run_dir}",
+            f"uml_dir={self.run_dir}", "umid=vm", *(self.kernel.boot_args if self.kernel else ()),
+            *cmdline, f"lab.src={self.src}", f"lab.run={self.run_dir}",
         ]
+
+    def _kernel_line(self, seccomp_check: str | None) -> str:
+        """One line: which kernel runs, in which mode, and why."""
+        if self.backend != "uml":
+            return f"kernel: the image's stock kernel under {self.backend}"
+        name = self.kernel.name if self.kernel else "the VM image's UML"
+        if seccomp_check == "OK":
+            mode = "seccomp mode"
+        elif seccomp_check:
+            mode = f"ptrace mode (the host refused UML's seccomp check: {seccomp_check})"
+        else:
+            mode = "ptrace mode (this kernel has no seccomp mode)"
+        why = self.kernel.why if self.kernel else ""
+        return f"kernel: {name}, {mode}" + (f"; {why}" if why else "")
 
     def _qemu_argv(self) -> list[str]:
         kvm = self.backend == "qemu-kvm"
@@ -115,6 +140,8 @@ class Job:
         (self.run_dir / "job.sh").write_text(
             f'echo "{READY_MARK} $(cut -d" " -f1 /proc/uptime)"\n'
             f'sh /lab/user.sh\nrc=$?\necho "{DONE_MARK} $rc"\nexit $rc\n')
+        if self.kernel and self.kernel.modules:  # lab/guest/setup.sh installs it as /lib/modules/<release>
+            shutil.copytree(self.kernel.modules, self.run_dir / "modules" / self.kernel.modules.name)
         argv = self._uml_argv() if self.backend == "uml" else self._qemu_argv()
         env = dict(os.environ, TMPDIR=str(self.run_dir))
         started = time.monotonic()
@@ -122,6 +149,7 @@ class Job:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         ready = False
+        seccomp_check = None
         stamps = os.environ.get("LAB_TIMESTAMPS") == "1"
         deadline = started + self.timeout if self.timeout else None
         assert self.proc.stdout is not None
@@ -129,8 +157,15 @@ class Job:
             line = raw.decode("utf-8", "replace").replace("\r", "")
             if line.startswith(READY_MARK):
                 ready = True
+                self.kernel_line = self._kernel_line(seccomp_check)
+                log(self.kernel_line)
                 log(f"VM ready after {time.monotonic() - started:.1f} s; running the job")
                 continue
+            if not ready and self.backend == "uml":
+                check = SECCOMP_CHECK.search(line)
+                seccomp_check = check.group(1) if check else seccomp_check
+                if check or UML_STARTUP.match(line):
+                    continue
             if line.startswith(DONE_MARK):
                 ready = False
                 quiet_boot = True

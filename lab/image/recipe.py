@@ -53,9 +53,6 @@ def vm_args(ca_bundle: str | None) -> list[str]:
         f'--customize-hook=chroot "$1" {pip_env} /opt/lab/venv/bin/pip install -q '
         "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements-vm.txt",
         '--customize-hook=rm -f "$1/tmp/build-ca.crt"',
-        # iptables-legacy: UML's kernel has no nftables NAT chains for netavark.
-        '--customize-hook=chroot "$1" update-alternatives --quiet --set iptables /usr/sbin/iptables-legacy',
-        '--customize-hook=chroot "$1" update-alternatives --quiet --set ip6tables /usr/sbin/ip6tables-legacy',
         '--customize-hook=chroot "$1" update-initramfs -u -k all',
     ]
     return ["--variant=apt", f"--include={packages('vm-packages.txt')}", *hooks]

@@ -18,12 +18,28 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
 
 PROC_IPVS = '/proc/net/ip_vs'
 SYS_MODULE = '/sys/module'
+MODULES_DIR = '/lib/modules'
 
 
 # check_ipvs_version() prints this warning block on every call when the
 # kernel IPVS is older than ipvsadm expects; it is not an apply error.
 _VERSION_WARNING = ('Warning: IPVS version mismatch', 'Kernel compiled with IPVS version',
                     'ipvsadm v', 'requires minimum IPVS version')
+
+
+def builtin_modules(release=None):
+    """Names of the modules built into the running kernel (modules.builtin).
+
+    A built-in module without parameters has no /sys/module entry; kernels
+    that build IPVS in list it here. Empty when the file is not readable
+    (a container without the host's /lib/modules, say).
+    """
+    release = release or os.uname()[2]
+    try:
+        with open(os.path.join(MODULES_DIR, release, 'modules.builtin')) as listing:
+            return set(os.path.basename(line.strip())[:-3] for line in listing if line.strip().endswith('.ko'))
+    except (IOError, OSError):
+        return set()
 
 
 def _real_errors(stderr):
@@ -58,6 +74,7 @@ class IPVSRunner(object):
         ipvsadm itself modprobes ip_vs, but only via /sbin/modprobe; doing it
         here gives one clear error. Schedulers are auto-loaded by the kernel
         on first use; loading them first surfaces a missing module early.
+        A scheduler already loaded or built into the kernel needs nothing.
         """
         if not os.path.exists(PROC_IPVS):
             modprobe = self.module.get_bin_path('modprobe')
@@ -71,9 +88,13 @@ class IPVSRunner(object):
         if not load_schedulers:
             return
         modprobe = None
+        builtin = None
         for sched in sorted(set(s for s in schedulers if s)):
             name = 'ip_vs_%s' % sched
             if os.path.isdir(os.path.join(SYS_MODULE, name)):
+                continue
+            builtin = builtin_modules() if builtin is None else builtin
+            if name in builtin:
                 continue
             modprobe = modprobe or self.module.get_bin_path('modprobe')
             if not modprobe:

@@ -52,7 +52,32 @@ def lab_run(*command, **kwargs):
 def test_status_and_output_come_back():
     result = lab_run("sh", "-c", "echo hello from $(uname -r); cat /proc/net/ip_vs >/dev/null; exit 7")
     assert result.returncode == 7
-    assert "hello from 6." in result.stdout
+    assert re.search(r"^hello from \d+\.\d+", result.stdout, re.M), result.stdout
+
+
+def test_the_default_kernel_is_the_own_build_in_seccomp_mode():
+    """What every scenario runs on: the lab's own kernel, everything built in.
+    Set LAB_KERNEL=bookworm on a machine where it cannot be built."""
+    if os.environ.get("LAB_KERNEL") == "bookworm":
+        pytest.fail("LAB_KERNEL=bookworm: the scenarios would run on the slow kernel")
+    result = lab_run("sh", "-c", "modprobe ip_vs_mh && "
+                     "test -e /lib/modules/$(uname -r)/modules.builtin && zcat /proc/config.gz")
+    assert result.returncode == 0, result.stdout + result.stderr
+    kernel_line = re.search(r"^\[lab\] kernel: (.*)$", result.stderr, re.M)
+    assert kernel_line, result.stderr
+    assert "built here" in kernel_line.group(1) and "seccomp mode" in kernel_line.group(1), kernel_line.group(0)
+    assert "CONFIG_IP_VS=y" in result.stdout and "\nCONFIG_IP_VS_MH=y" in result.stdout
+
+
+@pytest.mark.parametrize("kernel", ["own", "bookworm"])
+def test_real_ipvs_traffic(kernel):
+    """Both kernels carry real IPVS traffic; bookworm's 6.1 stays the fallback."""
+    result = subprocess.run([*LAB, "run", "--", "sh", "lab/guest/ipvs-traffic.sh", "6"], capture_output=True,
+                            text=True, timeout=300, check=False, env=dict(os.environ, LAB_KERNEL=kernel))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "both real servers answered" in result.stdout
+    expected = "built here" if kernel == "own" else "Debian 12's UML 6.1"
+    assert re.search(r"^\[lab\] kernel: .*" + re.escape(expected), result.stderr, re.M), result.stderr
 
 
 def test_the_vm_has_ipvs_and_the_working_tree():

@@ -20,4 +20,5 @@ def kernel(tmp_path, monkeypatch):
         (sysmod / name).mkdir(parents=True)
     monkeypatch.setattr(ipvs_cli, 'PROC_IPVS', str(proc))
     monkeypatch.setattr(ipvs_cli, 'SYS_MODULE', str(sysmod))
+    monkeypatch.setattr(ipvs_cli, 'MODULES_DIR', str(tmp_path / 'lib-modules'))  # nothing built in
     return tmp_path

@@ -176,6 +176,17 @@ def test_scheduler_module_loaded_only_when_applying(kernel):
     assert ['/usr/sbin/modprobe', 'ip_vs_lblcr'] in host.calls
 
 
+def test_scheduler_built_into_the_kernel_is_not_loaded(kernel):
+    import os
+    tree = kernel / 'lib-modules' / os.uname()[2]
+    tree.mkdir(parents=True)
+    (tree / 'modules.builtin').write_text(u'kernel/net/netfilter/ipvs/ip_vs.ko\n'
+                                          u'kernel/net/netfilter/ipvs/ip_vs_lblcr.ko\n')
+    host = FakeHost()
+    run_module(ipvs_service, dict(WEB, scheduler='lblcr'), host)
+    assert not [call for call in host.calls if 'modprobe' in call[0]]
+
+
 @pytest.mark.parametrize('args,field', [
     (dict(WEB, port=None), 'port'),
     (dict(WEB, fwmark=3), 'protocol'),

@@ -1,0 +1,74 @@
+"""What the lab's own User-Mode Linux kernel is made of, beside lab.config.
+
+Everything in lab/kernel/ (this file included) feeds the kernel's cache key:
+change the fragment, a pinned version or a step here and the next run
+rebuilds. lab/kernels.py only orchestrates (fetch, cache, lock, progress,
+fallback) and is not part of the key.
+
+The source is Debian's own kernel source package; the starting configuration
+is Debian's, read from its user-mode-linux package of the same kernel line.
+Both come from unstable, the only suite with a UML kernel new enough for
+seccomp mode (7.x).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SUITE = "unstable"
+MIRROR = "http://deb.debian.org/debian"
+# (package, version) pinned; when the mirror no longer has the version, the
+# newest of the same kind is taken instead and said so (lab/kernels.py).
+SOURCE = ("linux-source-7.2", "7.2.13-1")
+BASE_CONFIG = ("user-mode-linux", "7.2um1")
+SOURCE_PATTERN = re.compile(r"^linux-source-(\d+)\.(\d+)$")
+MIN_SOURCE = (7, 0)  # seccomp mode came with 7.0
+BASE_CONFIG_MEMBER = "./usr/share/doc/user-mode-linux/config.gz"
+FRAGMENT = HERE / "lab.config"
+# UML runs as one host process per guest process; the seccomp check and the
+# fallback to ptrace are the kernel's own (arch/um/os-Linux/start_up.c).
+BOOT_ARGS = ("seccomp=auto",)
+
+_OPTION = re.compile(r"^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+_UNSET = re.compile(r"^# (CONFIG_[A-Za-z0-9_]+) is not set$")
+
+
+def fragment() -> dict[str, str]:
+    """The options lab.config requires, name -> value."""
+    wanted = {}
+    for line in FRAGMENT.read_text().splitlines():
+        match = _OPTION.match(line.strip())
+        if match:
+            wanted[match.group(1)] = match.group(2)
+    return wanted
+
+
+def options(config_text: str) -> dict[str, str]:
+    """A .config as name -> value ('n' for '# ... is not set')."""
+    found = {}
+    for line in config_text.splitlines():
+        match = _OPTION.match(line) or _UNSET.match(line)
+        if match:
+            found[match.group(1)] = match.group(2) if match.re is _OPTION else "n"
+    return found
+
+
+def no_modules(config_text: str) -> str:
+    """Every module (=m) turned off: the kernel carries no module tree."""
+    return re.sub(r"^(CONFIG_[A-Za-z0-9_]+)=m$", r"# \1 is not set", config_text, flags=re.M)
+
+
+def starting_config(debian_config: str) -> str:
+    """Debian's UML configuration, modules off, lab.config on top."""
+    lines = [f"{name}={value}" for name, value in fragment().items()]
+    return no_modules(debian_config) + "\n# lab.config\n" + "\n".join(lines) + "\n"
+
+
+def problems(final_config: str) -> list[str]:
+    """What the configuration tool dropped or left as a module."""
+    final = options(final_config)
+    wrong = [f"{name}={value} (got {final.get(name, 'n')})" for name, value in fragment().items()
+             if final.get(name, "n") != value]
+    wrong += [f"{name}=m (a module; build it in or leave it out)" for name, value in final.items() if value == "m"]
+    return wrong
