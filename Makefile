@@ -41,6 +41,8 @@ lint: $(VENV)/.installed ## ansible-lint, production profile
 
 sanity: $(VENV)/.installed ## ansible-test sanity (no ignore entries)
 	@test ! -s tests/sanity/ignore-2.19.txt || { echo "sanity: ignore entries are not allowed"; exit 1; }
+	@# without shellcheck, ansible-test skips its shellcheck test with only a warning
+	@command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PATH="$(BIN):$$PATH" ansible-test sanity --venv --python 3.11
 
