@@ -18,10 +18,11 @@ from pathlib import Path
 
 import vm
 
-# Seconds a scenario took in the UML lab, two VMs on a 2-core machine: only
-# used to split the work evenly; unknown scenarios count as 300.
+# Seconds a scenario took in the UML lab (own kernel, seccomp mode), two VMs
+# on a 2-core machine: only used to split the work evenly; unknown scenarios
+# count as 300.
 USUAL_SECONDS = {
-    "smoke": 176, "nat": 376, "dr": 390, "tun": 456, "mixed": 535, "modules": 1262, "ha": 1240, "reconfigure": 2100,
+    "smoke": 150, "nat": 183, "dr": 199, "mixed": 187, "tun": 229, "modules": 664, "ha": 720, "reconfigure": 1300,
 }
 
 
