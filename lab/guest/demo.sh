@@ -16,7 +16,7 @@ podman exec client sh -c "for i in \$(seq $requests); do printf 'request %2d -> 
 echo
 echo "=== the live table, read by lvs.cluster.ipvs_info (ansible-playbook lvs.cluster.table):"
 sleep 2  # the kernel updates the counters every 2 s
-inventory=$(ls -d "$HOME"/.ansible/tmp/molecule.*."$scenario"/inventory | head -n 1)
+inventory=$(find "$HOME"/.ansible/tmp -maxdepth 2 -path "*/molecule.*.$scenario/inventory" | head -n 1)
 ANSIBLE_CONNECTION_PLUGINS="$PWD/molecule/shared/plugins/connection" ANSIBLE_FORCE_COLOR=0 \
     ANSIBLE_PYTHON_INTERPRETER=auto_silent \
     ansible-playbook -i "$inventory" playbooks/table.yml | sed -n '/"msg": \[/,/\]/p' | sed -e '1d;$d' -e 's/^ *"//' -e 's/",\{0,1\}$//'

@@ -23,11 +23,11 @@ link() {  # namespace, veth name, address in the namespace, address here
 link client vclient 10.99.0.2 "$vip"
 link rs1 vrs1 10.99.1.2 10.99.1.1
 link rs2 vrs2 10.99.2.2 10.99.2.1
-servers=""
+set --  # the servers' PIDs
 for rs in rs1 rs2; do
     mkdir -p "/tmp/$rs" && echo "$rs" > "/tmp/$rs/index.html"
     ns "$rs" python3 -m http.server -d "/tmp/$rs" -b 0.0.0.0 80 >/dev/null 2>&1 &
-    servers="$servers $!"
+    set -- "$@" $!
 done
 ipvsadm -A -t "$vip:80" -s rr
 ipvsadm -a -t "$vip:80" -r 10.99.1.2:80 -m
@@ -42,7 +42,7 @@ for i in $(seq "$requests"); do
     answers="$answers $a"
 done
 ipvsadm -L -n --stats
-kill $servers 2>/dev/null || true
+kill "$@" 2>/dev/null || true
 case "$answers" in *FAILED*) echo "ipvs traffic: a request failed"; exit 1;; esac
 case "$answers" in *rs1*) ;; *) echo "ipvs traffic: rs1 never answered"; exit 1;; esac
 case "$answers" in *rs2*) ;; *) echo "ipvs traffic: rs2 never answered"; exit 1;; esac
