@@ -17,21 +17,19 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test checks lab-checks static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-test: host-packages $(VENV)/.installed ## everything (what CI runs); the static checks and unit tests run beside the lab's
-	@# The lab's VMs and the static checks each keep a core busy; side by side,
-	@# the checks also overlap a cold run's image build, which waits on the network.
-	$(MAKE) --no-print-directory -j2 --output-sync=line checks lab-checks
+test: host-packages ## everything (what CI runs): the checks beside the lab's scenarios
+	@# The scenarios (a VM per core) need no host venv and start at once; the
+	@# static checks, unit tests and lab self-tests run beside them, and on a cold
+	@# run also beside the image and kernel builds.
+	$(MAKE) --no-print-directory -j2 --output-sync=line checks lab-tests
 
-checks: ## the static checks, then the unit tests
-	$(MAKE) --no-print-directory -j1 static units
-
-lab-checks: ## the lab's self-tests, then every scenario
-	$(MAKE) --no-print-directory -j1 lab-selftest lab-tests
+checks: ## the static checks, the unit tests, then the lab's self-tests
+	$(MAKE) --no-print-directory -j1 static units lab-selftest
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
