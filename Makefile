@@ -25,8 +25,9 @@ help: ## list the targets
 test: host-packages ## everything (what CI runs): the checks beside the lab's scenarios
 	@# The scenarios (a VM per core) need no host venv and start at once; the
 	@# static checks, unit tests and lab self-tests run beside them, and on a cold
-	@# run also beside the image and kernel builds.
-	$(MAKE) --no-print-directory -j2 --output-sync=line checks lab-tests
+	@# run also beside the image and kernel builds. No output sync: it would hold
+	@# the scenarios' lines (each tagged with its VM) until the last one ends.
+	$(MAKE) --no-print-directory -j2 checks lab-tests
 
 checks: ## the static checks, the unit tests, then the lab's self-tests
 	$(MAKE) --no-print-directory -j1 static units lab-selftest
