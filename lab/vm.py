@@ -12,6 +12,7 @@ Backends:
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import re
 import shlex
@@ -176,13 +177,11 @@ class Job:
         argv = self._uml_argv() if self.backend == "uml" else self._qemu_argv()
         env = dict(os.environ, TMPDIR=str(self.run_dir))
         started = time.monotonic()
-        pin = None
+        pin = None  # runs in the child, before UML forks its first process
         if self.backend == "uml":
             self.cpu = pick_cpu(self.run_dir.parent, self.run_dir)
             if self.cpu is not None:
-                cpu = self.cpu
-                def pin() -> None:  # in the child, before UML forks its first process
-                    os.sched_setaffinity(0, {cpu})
+                pin = functools.partial(os.sched_setaffinity, 0, {self.cpu})
         log(f"booting the VM ({self.backend}, {self.mem_mb} MB)...")
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True,
