@@ -53,7 +53,10 @@ LIST_FORWARDING = {'Masq': 'nat', 'Route': 'dr', 'Local': 'dr', 'Tunnel': 'tun'}
 TUN_TYPES = ('ipip', 'gue', 'gre')
 TUN_FLAGS = ('nocsum', 'csum', 'remcsum')
 DEFAULT_WEIGHT = 1
-DEFAULT_FORWARDING = 'dr'  # ipvsadm.c process_options: IP_VS_CONN_F_DROUTE
+# What a new real server that states no method gets: NAT, the method the docs and
+# the demo start from, and the roles' default since 0.1.0 (the modules followed in 0.2.0).
+DEFAULT_FORWARDING = 'nat'
+IPVSADM_FORWARDING = 'dr'  # what a rule without -m/-g/-i means (ipvsadm.c: IP_VS_CONN_F_DROUTE)
 
 
 class ModelError(ValueError):
@@ -561,7 +564,7 @@ def parse_rule(line):
     if command in ('-a', '-e', '-d'):
         if 'address' not in dst:
             raise ModelError('no real server in %r' % line)
-        dst.setdefault('forwarding', DEFAULT_FORWARDING)
+        dst.setdefault('forwarding', IPVSADM_FORWARDING)
         dst.setdefault('weight', DEFAULT_WEIGHT)
         dst.setdefault('u_threshold', 0)
         dst.setdefault('l_threshold', 0)

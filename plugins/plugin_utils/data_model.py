@@ -14,23 +14,23 @@ from __future__ import annotations
 import ipaddress
 
 from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common import validation
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
+from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 
 # Read by the keepalived engine only (plugin_utils/keepalived.py); the static
 # engine has no health checker, so director_services drops them.
-HA_SERVICE_KEYS = frozenset(('health_check', 'sorry_server', 'quorum', 'hysteresis', 'inhibit_on_failure'))
-HA_REAL_SERVER_KEYS = frozenset(('health_check', 'inhibit_on_failure'))
-
-SERVICE_KEYS = frozenset((
-    'name', 'state', 'protocol', 'address', 'port', 'fwmark', 'family', 'scheduler',
-    'scheduler_flags', 'persistent', 'persistence_timeout', 'persistence_netmask',
-    'persistence_engine', 'one_packet', 'forwarding', 'real_servers', 'vips')) | HA_SERVICE_KEYS
-REAL_SERVER_KEYS = frozenset((
-    'host', 'address', 'port', 'forwarding', 'weight', 'u_threshold', 'l_threshold',
-    'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum', 'tun_remcsum')) | HA_REAL_SERVER_KEYS
-FORWARDING = {'nat': 'nat', 'masq': 'nat', 'masquerading': 'nat',
-              'dr': 'dr', 'gate': 'dr', 'gatewaying': 'dr', 'route': 'dr', 'droute': 'dr',
-              'direct': 'dr', 'tun': 'tun', 'ipip': 'tun', 'tunnel': 'tun'}
-DEFAULT_FORWARDING = 'nat'
+HA_SERVICE_KEYS = ms.HA_NAMES
+HA_REAL_SERVER_KEYS = ms.HA_REAL_SERVER_NAMES
+SERVICE_OPTIONS = dict((o.name, o) for o in ms.SERVICE)
+REAL_SERVER_OPTIONS = dict((o.name, o) for o in ms.REAL_SERVER)
+SERVICE_KEYS = frozenset(SERVICE_OPTIONS)
+REAL_SERVER_KEYS = frozenset(REAL_SERVER_OPTIONS)
+_CHECK_TYPE = {'str': validation.check_type_str, 'int': validation.check_type_int,
+               'bool': validation.check_type_bool, 'list': validation.check_type_list,
+               'dict': validation.check_type_dict, 'float': validation.check_type_float}
 
 
 def _is_ip(value):
@@ -60,11 +60,11 @@ def host_address(hostvars, host, field):
 
 
 def forwarding_of(service, real_server, field):
-    value = real_server.get('forwarding') or service.get('forwarding') or DEFAULT_FORWARDING
-    key = str(value).lower()
-    if key not in FORWARDING:
-        raise AnsibleFilterError('%s.forwarding: %r is not one of nat, dr, tun' % (field, value))
-    return FORWARDING[key]
+    value = real_server.get('forwarding') or service.get('forwarding') or m.DEFAULT_FORWARDING
+    try:
+        return m.normalise_forwarding(value)
+    except ValueError:
+        raise AnsibleFilterError('%s.forwarding: %r is not one of %s' % (field, value, ', '.join(m.FORWARDING)))
 
 
 def _check_keys(item, allowed, field):
@@ -99,11 +99,10 @@ def services(model, field='lvs_virtual_services'):
 def director_services(model, hostvars, field='lvs_virtual_services'):
     """The model in lvs.cluster.ipvs_table's shape (host names resolved to addresses)."""
     out = []
-    for _index, svc, rss in services(model, field):
+    for index, svc, rss in services(model, field):
         item = dict((k, v) for k, v in svc.items()
                     if k not in ('vips', 'real_servers') and k not in HA_SERVICE_KEYS)
-        item['forwarding'] = FORWARDING.get(str(svc.get('forwarding') or DEFAULT_FORWARDING).lower(),
-                                            svc.get('forwarding'))
+        item['forwarding'] = forwarding_of(svc, {}, '%s[%d]' % (field, index))
         real_servers = []
         for _rindex, rs, rfield in rss:
             dest = dict((k, v) for k, v in rs.items() if k != 'host' and k not in HA_REAL_SERVER_KEYS)
@@ -151,3 +150,91 @@ def realserver_assignments(model, hostname, addresses=None, field='lvs_virtual_s
                         'protocol': svc.get('protocol', 'tcp'),
                         'port': rs.get('port', svc.get('port'))})
     return out
+
+
+# ---------------------------------------------------------------- the whole check
+
+def _typed(option, value, field):
+    """The value as AnsibleModule would take it (the same converters), or an error naming the field."""
+    if value is None:
+        return None
+    try:
+        value = _CHECK_TYPE[option.type](value)
+        if option.elements:
+            value = [_CHECK_TYPE[option.elements](item) for item in value]
+    except (TypeError, ValueError) as exc:
+        raise AnsibleFilterError('%s: must be of type %s%s, got %r (%s)' % (
+            field, option.type, ' of ' + option.elements if option.elements else '', value, exc))
+    for item in value if option.elements else [value]:
+        if option.choices is not None and item not in option.choices:
+            raise AnsibleFilterError('%s: %r is not one of %s' % (field, item, ', '.join(map(str, option.choices))))
+    return value
+
+
+def _typed_item(item, options, field):
+    return dict((name, _typed(options[name], value, '%s.%s' % (field, name)))
+                for name, value in item.items() if name in options)
+
+
+def _placeholder(family, index):
+    """A stand-in address for a real server known by host name only.
+
+    Its address may need facts, which exist only once the host is reached;
+    everything else of it is checked now, the address by the director's run.
+    """
+    base = '192.0.2.0' if family == 'ipv4' else '2001:db8::'
+    return str(ipaddress.ip_address(base) + index + 1)
+
+
+def _address_of(rs, hostvars, field):
+    if 'address' in rs:
+        return rs['address']
+    try:
+        return host_address(hostvars, rs['host'], field + '.host') if hostvars is not None else None
+    except AnsibleFilterError:
+        if hostvars is not None and rs['host'] not in hostvars:
+            raise
+        return None
+
+
+def check_model(model, hostvars=None, field='lvs_virtual_services'):
+    """Every field of the model, checked as the modules would, before any host is touched.
+
+    Returns the model unchanged. Errors name lvs_virtual_services[N].field as
+    the user wrote it, type errors included.
+    """
+    if model is None:
+        return []
+    keys = {}
+    for index, svc, rss in services(model, field):
+        sfield = '%s[%d]' % (field, index)
+        typed = _typed_item(svc, SERVICE_OPTIONS, sfield)
+        if typed.get('state') == 'absent':
+            continue
+        try:
+            service = v.build_service(dict(typed, scheduler=typed.get('scheduler')))
+            service = v.validate_service(service.resolve(), flag_names=typed.get('scheduler_flags'))
+        except v.ValidationError as exc:
+            raise AnsibleFilterError('%s.%s' % (sfield, exc))
+        if service.key in keys:
+            raise AnsibleFilterError('%s: the same service as %s (%s)' % (sfield, keys[service.key], service.key))
+        keys[service.key] = sfield
+        dests = []
+        for rindex, rs, rfield in rss:
+            rtyped = _typed_item(rs, REAL_SERVER_OPTIONS, rfield)
+            address = _address_of(rs, hostvars, rfield)
+            rtyped['address'] = address or _placeholder(service.family, rindex)
+            rtyped['forwarding'] = forwarding_of(svc, rs, rfield)
+            try:
+                stated = v.build_dest(rtyped, rfield + '.')
+                v.validate_dest_request(service, stated, rfield + '.')
+                final = stated.resolve(service)
+                v.validate_dest(service, final, rfield + '.', stated=stated)
+            except v.ValidationError as exc:
+                raise AnsibleFilterError(str(exc))
+            dests.append(final)
+        try:
+            v.check_unique_dests(dests, field=sfield + '.real_servers')
+        except v.ValidationError as exc:
+            raise AnsibleFilterError(str(exc))
+    return model

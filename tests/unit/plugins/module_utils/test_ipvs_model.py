@@ -402,8 +402,8 @@ def test_service_rule_ipv6_fwmark_order():
 def test_dest_resolve_defaults_and_port_copy():
     service = svc().resolve()
     d = m.Dest(address='192.168.1.10').resolve(service)
-    assert (d.port, d.forwarding, d.weight, d.u_threshold, d.l_threshold) == (80, 'dr', 1, 0, 0)
-    assert ' '.join(d.rule_args(service)) == '-a -t 10.0.0.1:80 -r 192.168.1.10:80 -g -w 1'
+    assert (d.port, d.forwarding, d.weight, d.u_threshold, d.l_threshold) == (80, 'nat', 1, 0, 0)
+    assert ' '.join(d.rule_args(service)) == '-a -t 10.0.0.1:80 -r 192.168.1.10:80 -m -w 1'
     fw = m.Service(fwmark=1, family='ipv4', port=0).resolve()
     assert m.Dest(address='192.168.1.10').resolve(fw).port == 0
 

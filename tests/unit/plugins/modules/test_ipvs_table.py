@@ -83,7 +83,7 @@ def test_purge_none_keeps_unlisted(kernel):
 
 def test_purge_real_servers_keeps_unlisted_services(kernel):
     host = full_host()
-    args = dict(purge='real_servers', services=[dict(address='10.0.0.1', port=80, real_servers=[
+    args = dict(purge='real_servers', drain_timeout=0, services=[dict(address='10.0.0.1', port=80, real_servers=[
         dict(address='192.168.1.12', port=8080, forwarding='nat')])])
     result = run_module(ipvs_table, args, host)
     assert result['commands'] == ['-d -t 10.0.0.1:80 -r 192.168.1.10:8080',
