@@ -198,6 +198,8 @@ DRAIN_OPTIONS = [
         default=60),
     Option('drain_poll', 'float', 'Seconds between two looks at the drained real servers\' connections '
            '(one C(ipvsadm -L) per service).', default=1.0),
+    Option('drain_inactive', 'bool', 'Also wait for the inactive connections (InActConn) of the drained real '
+           'servers to end.', default=False),
 ]
 
 # ---------------------------------------------------------------- a whole service

@@ -272,3 +272,11 @@ def check_unique_dests(dests, field='real_servers'):
             raise ValidationError('%s[%d]' % (field, index), 'duplicates %s[%d] (%s)'
                                   % (field, seen[dest.key], dest.key))
         seen[dest.key] = index
+
+
+def check_drain(params):
+    """drain_timeout and drain_poll, where a module takes them."""
+    if params['drain_timeout'] < 0:
+        raise ValidationError('drain_timeout', 'must be 0 or more seconds, got %s' % params['drain_timeout'])
+    if params['drain_poll'] <= 0:
+        raise ValidationError('drain_poll', 'must be above 0 seconds, got %s' % params['drain_poll'])

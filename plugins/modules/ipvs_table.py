@@ -223,6 +223,12 @@ options:
     type: float
     default: 1.0
     version_added: 0.2.0
+  drain_inactive:
+    description:
+      - Also wait for the inactive connections (InActConn) of the drained real servers to end.
+    type: bool
+    default: false
+    version_added: 0.2.0
 notes:
   - Requires C(ipvsadm) on the managed host and an IPVS capable kernel; C(ip_vs) is loaded with
     C(modprobe) when C(/proc/net/ip_vs) is missing.
@@ -332,7 +338,8 @@ services:
 drained:
   description:
     - With O(drain_timeout) above 0, the real servers drained before their deletion, with their
-      active connections seen last, the seconds waited and whether the time ran out.
+      connections seen last, the seconds waited, whether one vanished meanwhile (deleted by someone else)
+      and whether the time ran out (then it was deleted anyway, with a warning).
   returned: when real servers were drained (not in check mode)
   type: list
   elements: dict
@@ -340,7 +347,9 @@ drained:
     - service: "-t 198.51.100.100:80"
       real_server: "203.0.113.13:80"
       active_conns: 0
+      inactive_conns: 3
       waited: 2.1
+      vanished: false
       timed_out: false
 removed_services:
   description: Keys of the services that were (or would be) deleted.
@@ -350,11 +359,11 @@ removed_services:
   sample: ["-u 198.51.100.100:53"]
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain as d
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 
@@ -386,144 +395,14 @@ def argument_spec():
     return s.spec(OPTIONS)
 
 
-def _prefixed(prefix, exc):
-    return v.ValidationError(prefix + exc.field, exc.message)
-
-
-class Item(object):
-    """One listed service: the stated Service, its stated Dests, its params."""
-
-    def __init__(self, index, params, service, dests):
-        self.index = index
-        self.params = params
-        self.service = service
-        self.dests = dests
-
-    @property
-    def prefix(self):
-        return 'services[%d].' % self.index
-
-    @property
-    def label(self):
-        name = self.params.get('name')
-        return '%s (%s)' % (name, self.service.key) if name else self.service.key
-
-
-def stated_request(params):
-    """Validate every item before anything is read; returns [Item]."""
-    items = []
-    seen = {}
-    for index, svc_params in enumerate(params['services']):
-        prefix = 'services[%d].' % index
-        try:
-            service = v.build_service(svc_params)
-        except v.ValidationError as exc:
-            raise _prefixed(prefix, exc)
-        if service.key in seen:
-            raise v.ValidationError('services[%d]' % index, 'duplicates services[%d] (%s)'
-                                    % (seen[service.key], service.key))
-        seen[service.key] = index
-        try:
-            default_fwd = m.normalise_forwarding(svc_params.get('forwarding'))
-        except ValueError as exc:
-            raise v.ValidationError(prefix + 'forwarding', str(exc))
-        dests = []
-        for dindex, dest_params in enumerate(svc_params.get('real_servers') or []):
-            dprefix = '%sreal_servers[%d].' % (prefix, dindex)
-            dest = v.build_dest(dest_params, dprefix)
-            if dest.forwarding is None and default_fwd is not None:
-                dest = dest.replace(forwarding=default_fwd)
-            v.validate_dest_request(service, dest, dprefix)
-            dests.append(dest)
-        items.append(Item(index, svc_params, service, dests))
-    return items
-
-
-def _dest_key_port(service, dest):
-    if dest.port is not None:
-        return dest.port
-    return 0 if service.fwmark else service.port
-
-
-def owned_keys(values):
-    """Normalised keys of the owned services (the same key ipvsadm -S -n prints)."""
-    keys = []
-    for index, value in enumerate(values):
-        try:
-            keys.append(m.parse_rule('-A ' + value)[1].key)
-        except (m.ModelError, ValueError, KeyError, TypeError) as exc:
-            raise v.ValidationError('owned[%d]' % index, '%r is not a service key like -t 198.51.100.100:80 '
-                                    'or -f 7 (%s)' % (value, exc))
-    return keys
-
-
-def plan(items, purge, current, owned=()):
-    """Resolve every item against the host and diff. Returns (ops, desired, absent keys)."""
-    desired = m.Table()
-    absent = []
-    unmanaged = []
-    for item in items:
-        key = item.service.key
-        if item.params.get('state') == 'absent':
-            absent.append(key)
-            continue
-        try:
-            service = item.service.resolve(current.service(key))
-            v.validate_service(service, flag_names=item.params.get('scheduler_flags'))
-        except v.ValidationError as exc:
-            raise _prefixed(item.prefix, exc)
-        desired.add_service(service)
-        if item.params.get('real_servers') is None:
-            unmanaged.append(key)
-        resolved = []
-        for dindex, dest in enumerate(item.dests):
-            dkey = m.format_hostport(dest.address, _dest_key_port(service, dest))
-            final = dest.resolve(service, current.dest(key, dkey))
-            v.validate_dest(service, final, '%sreal_servers[%d].' % (item.prefix, dindex),
-                            stated=dest)
-            resolved.append(final)
-        v.check_unique_dests(resolved, field=item.prefix + 'real_servers')
-        for dest in resolved:
-            desired.add_dest(key, dest)
-    if purge == 'all':
-        absent.extend(k for k in current.keys() if k not in desired and k not in absent)
-    absent.extend(k for k in owned if k in current and k not in desired and k not in absent)
-    scope = m.Scope(purge_dests=purge in ('real_servers', 'all'), unmanaged=unmanaged,
-                    absent_services=absent)
-    return m.diff(current, desired, scope), desired, absent
-
-
-def wait_drained(runner, deletes, timeout, poll):
-    """Poll the active connections of the real servers to delete until none or timeout."""
-    start = time.monotonic()
-    services = dict((op.service.key, op.service) for op in deletes)
-    while True:
-        listings = dict((key, runner.list_service(svc)['services'].get(key, {'dests': {}}))
-                        for key, svc in services.items())
-        waited = round(time.monotonic() - start, 1)
-        status = []
-        for op in deletes:
-            row = listings[op.service.key]['dests'].get(op.dest.key)
-            status.append(dict(service=op.service.key, real_server=op.dest.key, waited=waited,
-                               active_conns=row['active_conns'] if row else 0, timed_out=False))
-        busy = any(item['active_conns'] for item in status)
-        if not busy or waited >= timeout:
-            for item in status:
-                item['timed_out'] = busy
-            return status
-        time.sleep(poll)
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    purge = module.params['purge']
-    drain_timeout = module.params['drain_timeout']
-    if drain_timeout < 0 or module.params['drain_poll'] <= 0:
-        module.fail_json(msg='drain_timeout: must be 0 or more seconds, and drain_poll above 0',
-                         field='drain_timeout' if drain_timeout < 0 else 'drain_poll')
+    params = module.params
+    purge = params['purge']
     try:
-        items = stated_request(module.params)
-        owned = owned_keys(module.params['owned'])
+        v.check_drain(params)
+        items = p.stated_items(params['services'])
+        owned = p.owned_keys(params['owned'])
     except v.ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
 
@@ -531,30 +410,20 @@ def main():
     runner.ensure_kernel(load_schedulers=False)
     current = runner.read_table()
     try:
-        ops, desired, absent = plan(items, purge, current, owned)
+        ops, desired, absent = p.plan(items, purge, current, owned)
     except v.ValidationError as exc:
         module.fail_json(msg=str(exc), field=exc.field)
 
     keys = desired.keys() + [k for k in absent if k not in desired]
-    shown = None if purge == 'all' else keys
-    before, deletes = m.drain_split(ops) if drain_timeout > 0 else (ops, [])
-    if deletes:
-        ops = before + deletes  # the weight 0 edits are commands of their own
-    predicted = m.apply_ops(current, ops)
-    drained = None
     if ops and not module.check_mode:
-        schedulers = [desired.service(k).scheduler for k in desired.keys()]
-        runner.ensure_kernel(schedulers=schedulers)
-        verify_keys = keys if purge != 'all' else sorted(set(current.keys()) | set(keys))
-        predicted = runner.apply_and_verify(current, before, verify_keys) if before else current
-        if deletes:
-            drained = wait_drained(runner, deletes, drain_timeout, module.params['drain_poll'])
-            predicted = runner.apply_and_verify(predicted, deletes, verify_keys)
-
+        runner.ensure_kernel(schedulers=[desired.service(k).scheduler for k in desired.keys()])
+    verify_keys = keys if purge != 'all' else sorted(set(current.keys()) | set(keys))
+    predicted, ops, drained = d.converge(module, runner, current, ops, verify_keys, params['drain_timeout'],
+                                         params['drain_poll'], params['drain_inactive'])
     services = []
     for key in desired.keys():
         item = predicted.service(key).to_dict()
-        item['real_servers'] = [d.to_dict() for d in m.sorted_dests(predicted, key)]
+        item['real_servers'] = [dest.to_dict() for dest in m.sorted_dests(predicted, key)]
         services.append(item)
     result = dict(
         changed=bool(ops),
@@ -565,6 +434,7 @@ def main():
     if drained is not None:
         result['drained'] = drained
     if module._diff:
+        shown = None if purge == 'all' else keys
         result['diff'] = dict(
             before=''.join(line + '\n' for line in m.render_table(current, shown)),
             after=''.join(line + '\n' for line in m.render_table(predicted, shown)),

@@ -47,7 +47,7 @@ def test_create_service_with_real_servers(kernel):
 
 
 def test_check_mode_predicts_same_commands_without_apply(kernel):
-    args = dict(WEB, scheduler='lc', purge_real_servers=True, real_servers=[
+    args = dict(WEB, scheduler='lc', purge_real_servers=True, drain_timeout=0, real_servers=[
         dict(address='192.168.1.11', port=8080, forwarding='nat', weight=4),
         dict(address='192.168.1.12', port=8080, forwarding='nat')])
     checked_host = full_host()

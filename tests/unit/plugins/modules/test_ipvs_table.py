@@ -8,6 +8,9 @@ import time
 
 import pytest
 
+from ansible.module_utils import basic
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
     AnsibleFail, FakeHost, fixture_text, run_module)
@@ -212,8 +215,8 @@ def test_drain_adds_first_then_weight_0_waits_for_active_then_deletes(kernel):
                                   '-d -t 198.51.100.100:80 -r 198.51.100.13:80']
     polls = [c for c in host.ipvsadm_calls() if c[:3] == ['-L', '-n', '--exact']]
     assert len(polls) == 3  # inactive connections are not waited for
-    assert result['drained'] == [dict(service=DRAINED[0], real_server=DRAINED[1], active_conns=0,
-                                      waited=result['drained'][0]['waited'], timed_out=False)]
+    assert result['drained'] == [dict(service=DRAINED[0], real_server=DRAINED[1], active_conns=0, inactive_conns=7,
+                                      waited=result['drained'][0]['waited'], vanished=False, timed_out=False)]
     assert host.table.dest(*DRAINED) is None and host.table.dest('-t 198.51.100.100:80', '198.51.100.12:80')
     again = run_module(ipvs_table, DRAIN_ARGS, host)
     assert again['changed'] is False and 'drained' not in again
@@ -231,10 +234,13 @@ def test_drain_timeout_deletes_anyway_and_says_so(kernel, monkeypatch):
     host = FakeHost(DRAIN_SAVE)
     host.conns = {DRAINED: (4, 0)}
     clock = iter(range(0, 10000, 10))
-    monkeypatch.setattr(ipvs_table.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(ipvs_drain.time, 'monotonic', lambda: next(clock))
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     result = run_module(ipvs_table, DRAIN_ARGS, host)
     assert result['drained'][0]['timed_out'] is True and result['drained'][0]['active_conns'] == 4
     assert host.table.dest(*DRAINED) is None
+    assert warnings and 'ran out' in warnings[0] and DRAINED[1] in warnings[0]
 
 
 def test_without_drain_deletes_in_one_batch(kernel):

@@ -1,0 +1,64 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Applying a plan, with the one drain behaviour of every module.
+
+With drain_timeout above 0, each real server the plan deletes first gets
+weight 0 together with the plan's other changes, so no new connection goes
+to it; it is deleted once it has no active connection (and, with
+drain_inactive, no inactive one), and when the time runs out also then, with
+a warning naming the connections cut. 0 deletes at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+
+
+def wait_drained(runner, deletes, timeout, poll, inactive=False):
+    """Poll the real servers to delete until none is busy or the time is up (one -L per service per poll)."""
+    start = time.monotonic()
+    services = dict((op.service.key, op.service) for op in deletes)
+    while True:
+        listings = dict((key, runner.list_service(svc)['services'].get(key, {'dests': {}}))
+                        for key, svc in services.items())
+        waited = round(time.monotonic() - start, 1)
+        status = []
+        for op in deletes:
+            row = listings[op.service.key]['dests'].get(op.dest.key)
+            status.append(dict(service=op.service.key, real_server=op.dest.key, waited=waited,
+                               active_conns=row['active_conns'] if row else 0,
+                               inactive_conns=row['inactive_conns'] if row else 0,
+                               vanished=row is None, timed_out=False))
+        busy = any(s['active_conns'] or (inactive and s['inactive_conns']) for s in status)
+        if not busy or waited >= timeout:
+            for item in status:
+                item['timed_out'] = busy
+            return status
+        time.sleep(poll)
+
+
+def converge(module, runner, current, ops, keys, timeout, poll, inactive=False):
+    """Apply ops (predict them in check mode). Returns (table after, ops shown, drain status or None)."""
+    before, deletes = m.drain_split(ops) if timeout > 0 else (ops, [])
+    shown = before + deletes  # the weight 0 edits are commands of their own
+    if module.check_mode or not shown:
+        return m.apply_ops(current, shown), shown, None
+    table = runner.apply_and_verify(current, before, keys) if before else current
+    if not deletes:
+        return table, shown, None
+    status = wait_drained(runner, deletes, timeout, poll, inactive)
+    cut = ['%s %s (%d active, %d inactive)' % (s['service'], s['real_server'], s['active_conns'], s['inactive_conns'])
+           for s in status if s['timed_out']]
+    if cut:
+        module.warn('drain_timeout (%s s) ran out: deleted with their connections: %s' % (timeout, ', '.join(cut)))
+    gone = set((s['service'], s['real_server']) for s in status if s['vanished'])
+    deletes = [op for op in deletes if (op.service.key, op.dest.key) not in gone]
+    if gone:
+        shown = before + deletes
+    table = runner.apply_and_verify(table, deletes, keys) if deletes else table
+    return table, shown, status
