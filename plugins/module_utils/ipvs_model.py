@@ -458,14 +458,6 @@ class Table(object):
     def __ne__(self, other):
         return not self == other
 
-    def to_list(self):
-        out = []
-        for key, (svc, dests) in self._entries.items():
-            item = svc.to_dict()
-            item['real_servers'] = [d.to_dict() for d in dests.values()]
-            out.append(item)
-        return out
-
 
 # ---------------------------------------------------------------- parsing -S
 
@@ -939,10 +931,20 @@ def sorted_dests(table, key):
     return sorted(table.dests(key).values(), key=dest_sort_key)
 
 
+def service_sort_key(service):
+    """Canonical service order (fwmark services last), for the same reason as dest_sort_key:
+    ipvsadm lists services in the kernel's hash order, a prediction has them in insertion order."""
+    if service.fwmark:
+        return (1, service.family, service.fwmark, 0, 0)
+    ip = ipaddress.ip_address(service.address)
+    return (0, ip.version, int(ip), service.port, PROTOCOLS.index(service.protocol))
+
+
 def render_table(table, keys=None):
-    """Readable ipvsadm-style lines (save format plus -x/-y thresholds)."""
+    """Readable ipvsadm-style lines (save format plus -x/-y thresholds), in canonical order."""
     lines = []
-    for key in table.keys() if keys is None else keys:
+    keys = table.keys() if keys is None else keys
+    for key in sorted((k for k in keys if k in table), key=lambda k: service_sort_key(table.service(k))):
         svc = table.service(key)
         if svc is None:
             continue

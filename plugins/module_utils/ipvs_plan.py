@@ -21,14 +21,21 @@ class Item(object):
     """One stated service: its key and options, its stated real servers, where it came from."""
 
     def __init__(self, prefix, service, dests, state='present', flag_names=None, manage_dests=True,
-                 absent_dests=()):
+                 absent_dests=(), dest_prefix=None):
         self.prefix = prefix  # prepended to field names in errors ('services[2].' or '')
+        # ipvs_dest's one real server has its fields at the top level
+        self.dest_prefix = dest_prefix
         self.service = service
         self.dests = dests
         self.state = state
         self.flag_names = flag_names
         self.manage_dests = manage_dests  # False: its real servers are left alone
         self.absent_dests = list(absent_dests)  # stated Dests to delete
+
+    def dest_field(self, index):
+        if self.dest_prefix is not None:
+            return self.dest_prefix
+        return '%sreal_servers[%d].' % (self.prefix, index)
 
 
 def _prefixed(prefix, exc):
@@ -112,7 +119,7 @@ def plan(items, purge, current, owned=()):
         resolved = []
         for index, dest in enumerate(item.dests):
             final = dest.resolve(service, current.dest(key, dest_key(service, dest)))
-            v.validate_dest(service, final, '%sreal_servers[%d].' % (item.prefix, index), stated=dest)
+            v.validate_dest(service, final, item.dest_field(index), stated=dest)
             resolved.append(final)
         v.check_unique_dests(resolved, field=item.prefix + 'real_servers')
         for dest in resolved:

@@ -20,17 +20,16 @@ MAX_FWMARK = 2 ** 32 - 1
 MAX_THRESHOLD = 2 ** 31 - 1  # ipvsadm: string_to_number(optarg, 0, INT_MAX)
 _PE_RE = re.compile(r'^[A-Za-z0-9_-]{1,15}$')  # IP_VS_PENAME_MAXLEN 16 with NUL
 
-SERVICE_FIELDS = {
-    'protocol': 'protocol', 'address': 'address', 'port': 'port',
-    'fwmark': 'fwmark', 'family': 'family', 'scheduler': 'scheduler',
-    'scheduler_flags': 'scheduler_flags', 'persistent': 'persistent',
-    'persistence_timeout': 'persistence_timeout',
-    'persistence_netmask': 'persistence_netmask',
-    'persistence_engine': 'persistence_engine', 'one_packet': 'one_packet',
-}
+class FieldNames(dict):
+    """Option name -> the name the caller uses for it; unlisted names are the same."""
+
+    def __missing__(self, key):
+        return key
+
+
+SERVICE_FIELDS = FieldNames()
 # ipvs_dest names the service address/port differently from the real server.
-DEST_MODULE_SERVICE_FIELDS = dict(SERVICE_FIELDS, address='virtual_address',
-                                  port='virtual_port')
+DEST_MODULE_SERVICE_FIELDS = FieldNames(address='virtual_address', port='virtual_port')
 
 
 class ValidationError(ValueError):
@@ -91,7 +90,7 @@ def build_service(params, fields=None):
             raise ValidationError(f['protocol'], 'must be one of %s' % ', '.join(m.PROTOCOLS))
         svc = m.Service(protocol=protocol, address=address, port=port,
                         family=addr_family)
-    if f.get('scheduler') not in params:
+    if f['scheduler'] not in params:
         return svc  # key-only callers (ipvs_dest)
     return _service_options(svc, params, f)
 
@@ -168,11 +167,6 @@ def validate_service(svc, fields=None, flag_names=None):
 
 _L_THRESHOLD_MSG = ('must not exceed u_threshold (%d > %d); the kernel refuses a lower '
                     'threshold above the upper one, also when u_threshold is 0 (unlimited)')
-
-DEST_KEYS = ('address', 'port', 'forwarding', 'weight', 'u_threshold',
-             'l_threshold', 'tun_type', 'tun_port', 'tun_nocsum', 'tun_csum',
-             'tun_remcsum')
-
 
 def _field(prefix, name):
     return '%s%s' % (prefix, name)

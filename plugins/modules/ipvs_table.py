@@ -351,6 +351,18 @@ drained:
       waited: 2.1
       vanished: false
       timed_out: false
+rules:
+  description:
+    - The whole table after the run (as predicted in check mode), one C(ipvsadm -R) rule per line in the order
+      and form of C(ipvsadm -S -n), with the thresholds (C(-x), C(-y)) that C(ipvsadm -S) leaves out.
+    - What the C(lvs.cluster.director) role writes for the table's restore at boot, without reading the table again.
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.2.0
+  sample:
+    - "-A -t 198.51.100.100:80 -s wrr"
+    - "-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3 -x 100 -y 10"
 removed_services:
   description: Keys of the services that were (or would be) deleted.
   returned: always
@@ -430,6 +442,7 @@ def main():
         commands=[op.line() for op in ops],
         services=services,
         removed_services=[op.service.key for op in ops if op.kind == 'delete_service'],
+        rules=m.render_table(predicted),
     )
     if drained is not None:
         result['drained'] = drained

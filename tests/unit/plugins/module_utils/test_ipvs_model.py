@@ -543,7 +543,6 @@ def test_table_equality_and_subset(table):
     other.add_dest('-f 1', other.dest('-f 1', '192.168.1.30:0').replace(weight=9))
     assert other != table
     assert other.subset(['-t 10.0.0.1:80']) == table.subset(['-t 10.0.0.1:80'])
-    assert table.to_list()[0]['real_servers'][0]['key'] == '192.168.1.10:8080'
 
 
 def test_record_helpers():

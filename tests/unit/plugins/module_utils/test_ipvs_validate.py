@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 
 SERVICE_OPTIONS = ('scheduler', 'scheduler_flags', 'persistent', 'persistence_timeout',
@@ -117,7 +118,7 @@ V6 = build(address='2001:db8::1').resolve(None)
 
 
 def dest(**kw):
-    item = dict.fromkeys(v.DEST_KEYS)
+    item = dict.fromkeys(o.name for o in s.DEST_OPTIONS)
     item.update(address='192.168.1.10')
     item.update(kw)
     return item

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from ansible.module_utils import basic
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
     AnsibleFail, FakeHost, fixture_text, run_module)
@@ -22,7 +25,7 @@ def full_host():
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(ipvs_dest.time, 'sleep', lambda seconds: None)
+    monkeypatch.setattr(ipvs_drain.time, 'sleep', lambda seconds: None)
 
 
 def test_add_dest(kernel):
@@ -53,14 +56,15 @@ def test_unchanged_dest(kernel):
 def test_absent(kernel):
     host = full_host()
     result = run_module(ipvs_dest, dict(RS, state='absent'), host)
-    assert result['commands'] == ['-d -t 10.0.0.1:80 -r 192.168.1.10:8080']
+    assert result['commands'] == ['-e -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 0 -x 100 -y 50',
+                                  '-d -t 10.0.0.1:80 -r 192.168.1.10:8080']  # drained first (the default)
     assert result['real_server'] is None
     assert run_module(ipvs_dest, dict(RS, state='absent'), host)['changed'] is False
 
 
 def test_fwmark_dest_default_port(kernel):
     host = full_host()
-    result = run_module(ipvs_dest, dict(fwmark=1, address='192.168.1.30', state='absent'), host)
+    result = run_module(ipvs_dest, dict(fwmark=1, address='192.168.1.30', state='absent', drain_timeout=0), host)
     assert result['commands'] == ['-d -f 1 -r 192.168.1.30:0']
 
 
@@ -104,31 +108,26 @@ def test_drained_inactive_flag_waits_for_inactive(kernel):
     assert host.ipvsadm_calls().count(POLL) == 2
 
 
-def test_drained_timeout_fails_without_delete(kernel, monkeypatch):
+def test_drain_timeout_deletes_anyway_and_warns(kernel, monkeypatch):
+    # one drain behaviour (ipvs_table's): a drain that runs out deletes, naming what was cut
     host = full_host()
     key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
     host.conns = {key: (5, 0)}
     clock = iter(range(0, 10000, 100))
-    monkeypatch.setattr(ipvs_dest.time, 'monotonic', lambda: next(clock))
-    with pytest.raises(AnsibleFail) as err:
-        run_module(ipvs_dest, dict(RS, state='drained', drain_timeout=150), host)
-    assert 'still has 5 active' in err.value.args[0]['msg']
-    assert len(host.restores) == 1  # only the weight 0 edit
-    # ... and only that one is reported (the lab's first timed-out drain listed the -d too)
-    assert err.value.args[0]['commands'] == ['-e -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 0 -x 100 -y 50']
-    assert host.table.dest(*key).weight == 0
-
-
-def test_drained_timeout_forced_delete(kernel, monkeypatch):
-    host = full_host()
-    key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
-    host.conns = {key: (5, 0)}
-    clock = iter(range(0, 10000, 100))
-    monkeypatch.setattr(ipvs_dest.time, 'monotonic', lambda: next(clock))
-    result = run_module(ipvs_dest, dict(RS, state='drained', drain_timeout=150,
-                                        force_after_timeout=True), host)
-    assert result['drained']['timed_out'] is True
+    monkeypatch.setattr(ipvs_drain.time, 'monotonic', lambda: next(clock))
+    warnings = []
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
+    result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)
+    assert result['drained']['timed_out'] is True and result['drained']['active_conns'] == 5
     assert host.table.dest(*key) is None
+    assert warnings and '192.168.1.10:8080 (5 active' in warnings[0]
+
+
+def test_absent_without_drain_deletes_at_once(kernel):
+    host = full_host()
+    result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=0), host)
+    assert result['commands'] == ['-d -t 10.0.0.1:80 -r 192.168.1.10:8080'] and 'drained' not in result
+    assert POLL not in host.ipvsadm_calls()
 
 
 def test_drained_weight_already_zero_skips_edit(kernel):
