@@ -116,7 +116,7 @@ def test_drained_timeout_fails_without_delete(kernel, monkeypatch):
     assert len(host.restores) == 1  # only the weight 0 edit
     # ... and only that one is reported (the lab's first timed-out drain listed the -d too)
     assert err.value.args[0]['commands'] == ['-e -t 10.0.0.1:80 -r 192.168.1.10:8080 -m -w 0 -x 100 -y 50']
-    assert host.table.dest(*key).weight == 0
+    assert host.table.dest(*key)['weight'] == 0
 
 
 def test_drained_timeout_forced_delete(kernel, monkeypatch):
