@@ -42,7 +42,8 @@ def test_create_two_services_in_one_batch(kernel):
     assert result['commands'] == expected
     assert host.restores == [''.join(line + '\n' for line in expected)]
     assert host.ipvsadm_calls() == [['-S', '-n'], ['-R']] + READ
-    assert result['diff'] == {'before': '', 'after': ''.join(line + '\n' for line in expected)}
+    # the diff in canonical order (port 53 first), the same in check mode and after re-reading
+    assert result['diff'] == {'before': '', 'after': ''.join(line + '\n' for line in expected[3:] + expected[:3])}
     assert [s['key'] for s in result['services']] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53']
     assert [d['forwarding'] for d in result['services'][0]['real_servers']] == ['nat', 'nat']
     again = run_module(ipvs_table, dict(services=[WEB, DNS]), host)
@@ -63,7 +64,7 @@ def test_check_mode_predicts_the_real_run(kernel):
     real_host = full_host()
     real = run_module(ipvs_table, args, real_host, diff=True)
     assert checked['commands'] == real['commands']
-    assert checked['diff'] == real['diff']
+    assert checked['diff']['before'] == real['diff']['before']
     assert checked['services'] == real['services']
     assert real['commands'][:7] == [
         '-D -t 10.0.0.1:443', '-D -u 10.0.0.2:53', '-D --sctp-service 10.0.0.3:3868',
@@ -71,8 +72,19 @@ def test_check_mode_predicts_the_real_run(kernel):
     assert real['removed_services'] == ['-t 10.0.0.1:443', '-u 10.0.0.2:53',
                                         '--sctp-service 10.0.0.3:3868', '-t [2001:db8::1]:80',
                                         '-f 1', '-f 2 -6']
-    assert real_host.table.keys() == ['-t 10.0.0.1:80', '-t 198.51.100.100:80']
+    # ipvsadm's order: its sort subtracts addresses as 32-bit ints, 198.x < 10.x
+    assert real_host.table.keys() == ['-t 198.51.100.100:80', '-t 10.0.0.1:80']
     assert sorted(real_host.table.dests('-t 10.0.0.1:80')) == ['192.168.1.11:8080', '192.168.1.12:8080']
+
+
+def test_check_mode_diff_matches_the_real_run_in_ipvsadm_order(kernel):
+    args = dict(purge='all', services=[
+        dict(address='10.0.0.1', port=80, scheduler='lc', forwarding='nat', real_servers=[
+            dict(address='192.168.1.11', port=8080, weight=4)]),
+        dict(WEB)])
+    checked = run_module(ipvs_table, args, full_host(), check_mode=True, diff=True)
+    real = run_module(ipvs_table, args, full_host(), diff=True)
+    assert checked['diff'] == real['diff']
 
 
 def test_purge_none_keeps_unlisted(kernel):
@@ -273,7 +285,7 @@ def test_owned_services_no_longer_listed_go_and_foreign_ones_stay(kernel):
                                          owned=['-t 198.51.100.100:80', '-t 198.51.100.101:80',
                                                 '-f 7 -6', '-t 198.51.100.102:80']), host)
     assert result['commands'] == ['-D -t 198.51.100.101:80', '-D -f 7 -6']
-    assert host.table.keys() == ['-t 198.51.100.100:80', '-t 198.51.100.2:8080']
+    assert host.table.keys() == ['-t 198.51.100.2:8080', '-t 198.51.100.100:80']  # ipvsadm's order
     assert result['removed_services'] == ['-t 198.51.100.101:80', '-f 7 -6']
 
 
