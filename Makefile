@@ -17,7 +17,7 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test checks static lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static generated lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -38,8 +38,12 @@ $(VENV)/.installed: requirements-dev.txt
 	touch $@
 
 static: lint sanity docs galaxy ## every static check
+	$(BIN)/python hacking/generate.py --check
 	$(BIN)/python -m py_compile lab/*.py molecule/*/tests/*.py
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
+
+generated: $(VENV)/.installed ## rewrite the option docs and specs derived from plugins/module_utils/ipvs_schema.py
+	$(BIN)/python hacking/generate.py
 
 lint: $(VENV)/.installed ## ansible-lint, production profile
 	@# offline ansible-lint does not install the collection itself: link the tree

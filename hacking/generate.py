@@ -132,6 +132,18 @@ def model_blocks() -> dict[Path, str]:
         text = spec.read_text()
         out[spec] = replace_block(text, re.compile(r"^      lvs_virtual_services:\n", re.M), indent, block,
                                   f"lvs_virtual_services in {spec}")
+    # the director's drain default is the modules' (one number, declared in the schema)
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
+    drain = s.find(s.DRAIN_OPTIONS, "drain_timeout").default
+    for path, pattern, line in (
+            (ROOT / "roles/director/defaults/main.yml", r"^director_drain_timeout: .*$", f"director_drain_timeout: {drain}"),
+            (ROOT / "roles/director/meta/argument_specs.yml", r"^(      director_drain_timeout:\n        type: int\n)"
+             r"        default: .*$", rf"\g<1>        default: {drain}")):
+        text = out.get(path, path.read_text())
+        new, count = re.subn(pattern, line, text, count=1, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"generate: no director_drain_timeout in {path}")
+        out[path] = new
     path = ROOT / "plugins" / "filter" / "checked_model.py"
     if path.exists():
         block = ["  _input:", f"    {MARK}"] + render({"_input": ms.filter_input()}, "  ")[1:]

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (ansible_playbook, assert_ratio, host, reboot, requests, snapshot,  # noqa: E402
-                        start_load, stop_load, summary, task_result)
+from lvs_verify import (SNAPSHOT, ansible_playbook, assert_ratio, host, reboot, requests,  # noqa: E402
+                        snapshot, start_load, stop_load, summary, task_result)
 
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 NAT_VIP, DR_VIP = "198.51.100.100", "198.51.100.101"
@@ -238,6 +238,68 @@ def test_bad_inputs_are_refused_naming_the_field_and_change_nothing(tmp_path):
     assert after == before
 
 
+M = "lvs_virtual_services"
+# Bad models through site.yml: (what is wrong, the model, what the error must name)
+BAD_MODELS = [
+    ("port 0 without persistence", [_web(port=0, persistence_timeout=None)], f"{M}[0].port"),
+    ("port 65536", [_web(port=65536)], f"{M}[0].port"),
+    ("port not a number", [_web(port="eighty")], f"{M}[0].port"),
+    ("malformed VIP", [_web(address="198.51.100.300")], f"{M}[0].address"),
+    ("VIP given as a host name", [_web(address="www.example.org")], f"{M}[0].address"),
+    ("IPv6 VIP with an IPv4 real server", [_web(address="2001:db8::100")], f"{M}[0].real_servers[0].address"),
+    ("unknown scheduler", [_web(scheduler="fastest")], f"{M}[0].scheduler"),
+    ("sh-port on rr", [_web(scheduler="rr", scheduler_flags=["sh-port"])], f"{M}[0].scheduler_flags"),
+    ("fwmark 0", [_web(fwmark=0, address=None, port=None)], f"{M}[0].fwmark"),
+    ("unknown address family", [_web(fwmark=7, family="ipv5", address=None, port=None)], f"{M}[0].family"),
+    ("one-packet scheduling on TCP", [_web(one_packet=True)], f"{M}[0].one_packet"),
+    ("persistent not a boolean", [_web(persistent="maybe")], f"{M}[0].persistent"),
+    ("persistence netmask /33", [_web(persistence_netmask="33")], f"{M}[0].persistence_netmask"),
+    ("port mapping with DR", _dr(port=8080), f"{M}[1].real_servers[0].port"),
+    ("GUE tunnel without a port", _dr(forwarding="tun", tun_type="gue"), f"{M}[1].real_servers[0].tun_port"),
+    ("weight 70000", [_rs(weight=70000)], f"{M}[0].real_servers[0].weight"),
+    ("weight not a number", [_rs(weight="heavy")], f"{M}[0].real_servers[0].weight"),
+    ("thresholds inverted", [_rs(u_threshold=10, l_threshold=20)], f"{M}[0].real_servers[0].l_threshold"),
+    ("unknown forwarding method", [_rs(forwarding="bridge")], f"{M}[0].real_servers[0].forwarding"),
+    ("no such inventory host", [_rs(host="rs9")], f"{M}[0].real_servers[0].host"),
+    ("host and address", [_rs(address="203.0.113.11")], f"{M}[0].real_servers[0]: give exactly one"),
+    ("misspelt key", [_rs(weigth=2)], f"{M}[0].real_servers[0]: unknown key(s) weigth"),
+    ("a real server twice", [_web(real_servers=[dict(host="rs1"), dict(address="203.0.113.11")])],
+     f"{M}[0].real_servers[1]"),
+    ("the same service twice", [_web(), _web(name="again")], f"{M}[1]"),
+    ("not a list", "web", f"{M}: must be a list"),
+]
+# What a bad model must leave alone on every host: the reboot snapshot plus the
+# collection's units and files.
+STATE = SNAPSHOT + ("; echo '# units'; systemctl list-unit-files --no-legend 'lvs-*' 'ipvsadm*' 2>/dev/null;"
+                    " echo '# files'; sha256sum /etc/sysctl.d/*lvs* /etc/systemd/system/lvs-* /etc/modules-load.d/lvs-*"
+                    " /var/lib/lvs-cluster/* /etc/ipvsadm.rules 2>/dev/null | sort")
+
+
+def test_bad_models_through_site_yml_change_no_host(tmp_path):
+    hosts = ("director", "rs1", "rs2", "rs3", "rs4")
+    before = {name: host(name).check_output(STATE) for name in hosts}
+    wrong, refused = [], 0
+    for index, (name, bad, field) in enumerate(BAD_MODELS):
+        extra = tmp_path / f"model{index}.json"
+        extra.write_text(json.dumps({M: bad}))
+        run = ansible_playbook(SITE, "-e", f"@{extra}", as_json=True)
+        failures = [str(result.get("msg", "")) for play in run.json["plays"] for task in play["tasks"]
+                    for result in task["hosts"].values() if result.get("failed")]
+        changed = sum(stats["changed"] for stats in run.json["stats"].values())
+        named = any(field in msg for msg in failures)
+        refused += run.returncode != 0 and named and not changed
+        print(f"{name}: rc {run.returncode}, changed {changed}: {(failures or ['-'])[0][:240]}")
+        if run.returncode == 0 or not named or changed:
+            wrong.append(f"{name}: expected a failure naming {field!r} and no change, got rc {run.returncode}, "
+                         f"{changed} changed, {failures[:1]!r}")
+    after = {name: host(name).check_output(STATE) for name in hosts}
+    FIGURES.append(f"bad models through site.yml: {len(BAD_MODELS)} tried, {refused} refused naming the field, "
+                   f"state of {len(hosts)} hosts changed: {'no' if after == before else 'YES'}")
+    print(FIGURES[-1])
+    assert not wrong, "\n".join(wrong)
+    assert after == before
+
+
 def test_figures():
     print("\n".join(["reconfiguration under load:"] + FIGURES))
-    assert len(FIGURES) == len(STEPS) + 2
+    assert len(FIGURES) == len(STEPS) + 3
