@@ -217,7 +217,7 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
         except v.ValidationError as exc:
             raise AnsibleFilterError('%s.%s' % (sfield, exc))
         if service.key in keys:
-            raise AnsibleFilterError('%s: the same service as %s (%s)' % (sfield, keys[service.key], service.key))
+            raise AnsibleFilterError('%s: duplicates %s (%s)' % (sfield, keys[service.key], service.key))
         keys[service.key] = sfield
         dests = []
         for rindex, rs, rfield in rss:
