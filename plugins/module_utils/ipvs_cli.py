@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import os
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 PROC_IPVS = '/proc/net/ip_vs'
 SYS_MODULE = '/sys/module'
@@ -113,11 +115,11 @@ class IPVSRunner(object):
         """
         _rc, out, _err = self.run(['-S', '-n'])
         try:
-            table = m.parse_save(out)
+            table = ps.parse_save(out)
             if any(table.dests(key) for key in table.keys()):
                 _rc, listing, _err = self.run(['-L', '-n', '--thresholds'])
-                m.merge_thresholds(table, m.parse_listing(listing))
-        except m.ModelError as exc:
+                ps.merge_thresholds(table, ps.parse_listing(listing))
+        except sx.ModelError as exc:
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
         return table
 
@@ -125,8 +127,8 @@ class IPVSRunner(object):
         """One service's listing (`-L -n --exact <key>`), parsed."""
         _rc, out, _err = self.run(['-L', '-n', '--exact'] + list(extra) + service.key_args)
         try:
-            return m.parse_listing(out)
-        except m.ModelError as exc:
+            return ps.parse_listing(out)
+        except sx.ModelError as exc:
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
 
     # ------------------------------------------------------------ writes
@@ -138,7 +140,7 @@ class IPVSRunner(object):
         """
         if not ops:
             return
-        script = m.restore_script(ops)
+        script = df.restore_script(ops)
         rc, out, err = self.run(['-R'], data=script, fail=False)
         if rc != 0 or _real_errors(err):
             self.module.fail_json(msg='ipvsadm -R failed (rc=%d): %s' % (rc, err.strip()),
@@ -147,13 +149,13 @@ class IPVSRunner(object):
 
     def apply_and_verify(self, current, ops, keys):
         """Apply ops, re-read, and fail unless `keys` match the prediction."""
-        predicted = m.apply_ops(current, ops)
+        predicted = df.apply_ops(current, ops)
         self.apply(ops)
         after = self.read_table()
         if predicted.subset(keys) != after.subset(keys):
             self.module.fail_json(
                 msg='IPVS table differs from the expected result after applying changes',
-                expected=m.render_table(predicted, keys),
-                actual=m.render_table(after, keys),
+                expected=df.render_table(predicted, keys),
+                actual=df.render_table(after, keys),
                 commands=[op.line() for op in ops])
         return after

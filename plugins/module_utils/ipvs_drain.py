@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 
 
 def wait_drained(runner, deletes, timeout, poll, inactive=False):
@@ -44,10 +44,10 @@ def wait_drained(runner, deletes, timeout, poll, inactive=False):
 
 def converge(module, runner, current, ops, keys, timeout, poll, inactive=False):
     """Apply ops (predict them in check mode). Returns (table after, ops shown, drain status or None)."""
-    before, deletes = m.drain_split(ops) if timeout > 0 else (ops, [])
+    before, deletes = df.drain_split(ops) if timeout > 0 else (ops, [])
     shown = before + deletes  # the weight 0 edits are commands of their own
     if module.check_mode or not shown:
-        return m.apply_ops(current, shown), shown, None
+        return df.apply_ops(current, shown), shown, None
     table = runner.apply_and_verify(current, before, keys) if before else current
     if not deletes:
         return table, shown, None

@@ -13,7 +13,10 @@ plan() resolves them against the host and diffs.
 
 from __future__ import annotations
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 
 
@@ -67,7 +70,7 @@ def stated_items(services):
     for index, params in enumerate(services):
         prefix = 'services[%d].' % index
         try:
-            default_fwd = m.normalise_forwarding(params.get('forwarding'))
+            default_fwd = sx.normalise_forwarding(params.get('forwarding'))
         except ValueError as exc:
             raise v.ValidationError(prefix + 'forwarding', str(exc))
         item = stated_item(params, prefix, default_forwarding=default_fwd)
@@ -84,8 +87,8 @@ def owned_keys(values):
     keys = []
     for index, value in enumerate(values):
         try:
-            keys.append(m.parse_rule('-A ' + value)[1].key)
-        except (m.ModelError, ValueError, KeyError, TypeError) as exc:
+            keys.append(ps.parse_rule('-A ' + value)[1].key)
+        except (sx.ModelError, ValueError, KeyError, TypeError) as exc:
             raise v.ValidationError('owned[%d]' % index, '%r is not a service key like -t 198.51.100.100:80 '
                                     'or -f 7 (%s)' % (value, exc))
     return keys
@@ -94,7 +97,7 @@ def owned_keys(values):
 def dest_key(service, dest):
     """The key a stated real server has in the table: its port defaults to the service's."""
     port = dest.port if dest.port is not None else (0 if service.fwmark else service.port)
-    return m.format_hostport(dest.address, port)
+    return sx.format_hostport(dest.address, port)
 
 
 def plan(items, purge, current, owned=()):
@@ -128,6 +131,6 @@ def plan(items, purge, current, owned=()):
     if purge == 'all':
         absent.extend(k for k in current.keys() if k not in desired and k not in absent)
     absent.extend(k for k in owned if k in current and k not in desired and k not in absent)
-    scope = m.Scope(purge_dests=purge in ('real_servers', 'all'), unmanaged=unmanaged,
-                    absent_services=absent, absent_dests=absent_dests)
-    return m.diff(current, desired, scope), desired, absent
+    scope = df.Scope(purge_dests=purge in ('real_servers', 'all'), unmanaged=unmanaged,
+                     absent_services=absent, absent_dests=absent_dests)
+    return df.diff(current, desired, scope), desired, absent

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 _SIBLING = re.compile(r'O\(([a-z_]+)((?:[=.\[][^)]*)?)\)')
 
@@ -108,11 +108,11 @@ def find(options, name):
 
 # ---------------------------------------------------------------- the service
 
-FORWARDING_CHOICES = sorted(alias for alias in m.FORWARDING_ALIASES if len(alias) > 1)
+FORWARDING_CHOICES = sorted(alias for alias in sx.FORWARDING_ALIASES if len(alias) > 1)
 
 PROTOCOL = Option('protocol', 'str', [
     'Transport protocol of an address-based virtual service. Defaults to V(tcp).',
-    'Mutually exclusive with O(fwmark).'], choices=m.PROTOCOLS)
+    'Mutually exclusive with O(fwmark).'], choices=sx.PROTOCOLS)
 ADDRESS = Option('address', 'str', [
     'Virtual IP address (IPv4 or IPv6, brackets around IPv6 allowed). Hostnames are refused.',
     'Required unless O(fwmark) is set.'])
@@ -127,23 +127,23 @@ FWMARK = Option('fwmark', 'int', [
 FAMILY = Option('family', 'str', [
     'Address family. Needed to tell an IPv6 fwmark service from an IPv4 one (default V(ipv4)).',
     'For an address-based service it follows from the address and, when given, must match it.'],
-    choices=m.FAMILIES)
+    choices=sx.FAMILIES)
 
 SERVICE_KEY = [PROTOCOL, ADDRESS, PORT, FWMARK, FAMILY]
 
 SERVICE_OPTIONS = [
     Option('scheduler', 'str', 'Scheduling algorithm (C(ipvsadm -s)). ipvsadm\'s default is V(%s).'
-           % m.DEFAULT_SCHEDULER, choices=m.SCHEDULERS, switch='-s'),
+           % sx.DEFAULT_SCHEDULER, choices=sx.SCHEDULERS, switch='-s'),
     Option('scheduler_flags', 'list', [
         'Scheduler flags (C(ipvsadm -b)). V(sh-fallback) and V(sh-port) only fit the V(sh) scheduler, '
         'V(mh-fallback) and V(mh-port) only fit V(mh); V(flag-1) to V(flag-3) are generic (V(flag-1) is '
         'the kernel bit of V(sh-fallback) and V(mh-fallback), V(flag-2) that of V(sh-port) and V(mh-port)).',
-        'An empty list clears all flags.'], elements='str', choices=list(m.SCHED_FLAG_BITS), switch='-b'),
+        'An empty list clears all flags.'], elements='str', choices=list(sx.SCHED_FLAG_BITS), switch='-b'),
     Option('persistent', 'bool', 'Make the service persistent (C(ipvsadm -p)). Setting '
            'O(persistence_timeout) or O(persistence_netmask) implies V(true).', switch='-p'),
     Option('persistence_timeout', 'int', 'Persistence timeout in seconds, 1 to %d. When persistence is '
            'enabled without a timeout, the current timeout is kept, or V(%d) is used for a new persistence.'
-           % (m.MAX_PERSISTENCE_TIMEOUT, m.DEFAULT_PERSISTENCE_TIMEOUT), switch='-p'),
+           % (sx.MAX_PERSISTENCE_TIMEOUT, sx.DEFAULT_PERSISTENCE_TIMEOUT), switch='-p'),
     Option('persistence_netmask', 'str', 'Persistence granularity (C(ipvsadm -M)). For IPv4 a dotted '
            'netmask (V(255.255.255.0)) or a prefix length (V(24)); for IPv6 a prefix length from 1 to 128. '
            'Default is a single client address.', switch='-M'),
@@ -159,7 +159,7 @@ FORWARDING = Option('forwarding', 'str', [
     'Packet forwarding method: V(nat) (aliases V(masq), V(masquerading)), V(dr) (aliases V(gate), '
     'V(gatewaying), V(route), V(droute), V(direct)), V(tun) (aliases V(ipip), V(tunnel)).',
     'A new real server that states none gets V(%s); an existing one keeps its method.'
-    % m.DEFAULT_FORWARDING], choices=FORWARDING_CHOICES)
+    % sx.DEFAULT_FORWARDING], choices=FORWARDING_CHOICES)
 
 TUN_FLAG_EXCLUSIVE = [('tun_nocsum', 'tun_csum', 'tun_remcsum')]
 
@@ -169,14 +169,14 @@ DEST_OPTIONS = [
     Option('port', 'int', ['Real server port. Defaults to the service port (V(0) for fwmark services).',
                            'With V(dr) or V(tun) forwarding it must equal the service port.'], switch='-r'),
     FORWARDING,
-    Option('weight', 'int', 'Weight 0 to 65535 (0 stops new connections). Default V(%d).' % m.DEFAULT_WEIGHT,
+    Option('weight', 'int', 'Weight 0 to 65535 (0 stops new connections). Default V(%d).' % sx.DEFAULT_WEIGHT,
            switch='-w'),
     Option('u_threshold', 'int', 'Upper connection threshold (C(ipvsadm -x)), V(0) means unlimited. '
            'Default V(0).', switch='-x'),
     Option('l_threshold', 'int', ['Lower connection threshold (C(ipvsadm -y)), at most the upper threshold.',
                                   'The kernel refuses a non-zero one when the upper threshold is V(0) '
                                   '(unlimited). Default V(0).'], switch='-y'),
-    Option('tun_type', 'str', 'Tunnel type for V(tun) forwarding. Default V(ipip).', choices=m.TUN_TYPES,
+    Option('tun_type', 'str', 'Tunnel type for V(tun) forwarding. Default V(ipip).', choices=sx.TUN_TYPES,
            switch='--tun-type'),
     Option('tun_port', 'int', 'Destination UDP port of a GUE tunnel; required for V(gue), refused otherwise.',
            switch='--tun-port'),
@@ -210,7 +210,7 @@ STATE = Option('state', 'str', 'V(absent) deletes the service with all its real 
 SERVICE_FORWARDING = FORWARDING.replace(doc=[
     'Forwarding method of the real servers of this service that do not state their own.',
     'When neither states it, an existing real server keeps its method and a new one gets V(%s).'
-    % m.DEFAULT_FORWARDING])
+    % sx.DEFAULT_FORWARDING])
 
 
 def real_servers(doc, options=None):

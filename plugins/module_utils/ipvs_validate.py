@@ -15,10 +15,12 @@ from __future__ import annotations
 import re
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 MAX_FWMARK = 2 ** 32 - 1
 MAX_THRESHOLD = 2 ** 31 - 1  # ipvsadm: string_to_number(optarg, 0, INT_MAX)
 _PE_RE = re.compile(r'^[A-Za-z0-9_-]{1,15}$')  # IP_VS_PENAME_MAXLEN 16 with NUL
+
 
 class FieldNames(dict):
     """Option name -> the name the caller uses for it; unlisted names are the same."""
@@ -53,8 +55,8 @@ def _int_range(value, field, low, high):
 
 def _ip(value, field):
     try:
-        return m.canonical_ip(value)
-    except m.ModelError as exc:
+        return sx.canonical_ip(value)
+    except sx.ModelError as exc:
         raise ValidationError(field, str(exc))
 
 
@@ -68,8 +70,8 @@ def build_service(params, fields=None):
         return params.get(f[name])
     fwmark = _int_range(get('fwmark'), f['fwmark'], 1, MAX_FWMARK)
     family = get('family')
-    if family is not None and family not in m.FAMILIES:
-        raise ValidationError(f['family'], 'must be one of %s' % ', '.join(m.FAMILIES))
+    if family is not None and family not in sx.FAMILIES:
+        raise ValidationError(f['family'], 'must be one of %s' % ', '.join(sx.FAMILIES))
     if fwmark is not None:
         for name in ('protocol', 'address', 'port'):
             if get(name) is not None:
@@ -86,8 +88,8 @@ def build_service(params, fields=None):
             raise ValidationError(f['port'], 'is required unless %s is set' % f['fwmark'])
         port = _int_range(get('port'), f['port'], 0, 65535)
         protocol = get('protocol') or 'tcp'
-        if protocol not in m.PROTOCOLS:
-            raise ValidationError(f['protocol'], 'must be one of %s' % ', '.join(m.PROTOCOLS))
+        if protocol not in sx.PROTOCOLS:
+            raise ValidationError(f['protocol'], 'must be one of %s' % ', '.join(sx.PROTOCOLS))
         svc = m.Service(protocol=protocol, address=address, port=port,
                         family=addr_family)
     if f['scheduler'] not in params:
@@ -99,24 +101,24 @@ def _service_options(svc, params, f):
     def get(name):
         return params.get(f[name])
     scheduler = get('scheduler')
-    if scheduler is not None and scheduler not in m.SCHEDULERS:
+    if scheduler is not None and scheduler not in sx.SCHEDULERS:
         raise ValidationError(f['scheduler'], 'unknown scheduler %r; known: %s'
-                              % (scheduler, ', '.join(m.SCHEDULERS)))
+                              % (scheduler, ', '.join(sx.SCHEDULERS)))
     flags = get('scheduler_flags')
     bits = None
     if flags is not None:
         try:
-            bits = m.sched_flag_bits(flags)
+            bits = sx.sched_flag_bits(flags)
         except ValueError as exc:
             raise ValidationError(f['scheduler_flags'], str(exc))
     persistent = get('persistent')
     timeout = _int_range(get('persistence_timeout'), f['persistence_timeout'],
-                         1, m.MAX_PERSISTENCE_TIMEOUT)
+                         1, sx.MAX_PERSISTENCE_TIMEOUT)
     mask = get('persistence_netmask')
     netmask = None
     if mask is not None:
         try:
-            netmask = m.prefix_from_netmask(mask, svc.family)
+            netmask = sx.prefix_from_netmask(mask, svc.family)
         except ValueError as exc:
             raise ValidationError(f['persistence_netmask'], str(exc))
     for name, value in (('persistence_timeout', timeout), ('persistence_netmask', netmask)):
@@ -139,7 +141,7 @@ def _check_flag_names(names, scheduler, f):
     if isinstance(names, str):
         names = names.split(',')
     for name in names:
-        owner = m.SCHED_FLAG_OWNER.get(name.strip())
+        owner = sx.SCHED_FLAG_OWNER.get(name.strip())
         if owner and scheduler is not None and owner != scheduler:
             raise ValidationError(f['scheduler_flags'], '%s only fits scheduler %s, not %s'
                                   % (name, owner, scheduler))
@@ -168,6 +170,7 @@ def validate_service(svc, fields=None, flag_names=None):
 _L_THRESHOLD_MSG = ('must not exceed u_threshold (%d > %d); the kernel refuses a lower '
                     'threshold above the upper one, also when u_threshold is 0 (unlimited)')
 
+
 def _field(prefix, name):
     return '%s%s' % (prefix, name)
 
@@ -179,17 +182,17 @@ def build_dest(item, prefix=''):
     address = _ip(item['address'], _field(prefix, 'address'))[0]
     port = _int_range(item.get('port'), _field(prefix, 'port'), 0, 65535)
     try:
-        forwarding = m.normalise_forwarding(item.get('forwarding'))
+        forwarding = sx.normalise_forwarding(item.get('forwarding'))
     except ValueError as exc:
         raise ValidationError(_field(prefix, 'forwarding'), str(exc))
     weight = _int_range(item.get('weight'), _field(prefix, 'weight'), 0, 65535)
     upper = _int_range(item.get('u_threshold'), _field(prefix, 'u_threshold'), 0, MAX_THRESHOLD)
     lower = _int_range(item.get('l_threshold'), _field(prefix, 'l_threshold'), 0, MAX_THRESHOLD)
     tun_type = item.get('tun_type')
-    if tun_type is not None and tun_type not in m.TUN_TYPES:
-        raise ValidationError(_field(prefix, 'tun_type'), 'must be one of %s' % ', '.join(m.TUN_TYPES))
+    if tun_type is not None and tun_type not in sx.TUN_TYPES:
+        raise ValidationError(_field(prefix, 'tun_type'), 'must be one of %s' % ', '.join(sx.TUN_TYPES))
     tun_port = _int_range(item.get('tun_port'), _field(prefix, 'tun_port'), 1, 65535)
-    chosen = [name for name in m.TUN_FLAGS if item.get('tun_' + name)]
+    chosen = [name for name in sx.TUN_FLAGS if item.get('tun_' + name)]
     if len(chosen) > 1:
         raise ValidationError(_field(prefix, 'tun_' + chosen[1]),
                               'is mutually exclusive with tun_%s' % chosen[0])

@@ -12,7 +12,7 @@ controller-side check (plugin_utils/data_model.py) come from one list.
 
 from __future__ import annotations
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_schema import Option
 
@@ -52,7 +52,7 @@ SERVICE = [
            elements='str'),
 ] + s.SERVICE_OPTIONS + [
     s.FORWARDING.replace(doc='Forwarding method of the real servers of this service that do not state their '
-                         'own.', default=m.DEFAULT_FORWARDING),
+                         'own.', default=sx.DEFAULT_FORWARDING),
 ] + HA_SERVICE + [
     s.real_servers('The real servers, each an inventory host or a literal address.', REAL_SERVER)
     .replace(default=[]),

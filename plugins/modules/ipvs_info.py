@@ -134,7 +134,8 @@ connections:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_cli import IPVSRunner
 
 DEFAULT_GATHER = ['table', 'stats', 'rates', 'timeouts', 'daemon']
@@ -148,11 +149,11 @@ def gather_services(runner, gather):
     by_key = {}
     if 'table' in gather:
         _rc, out, _err = runner.run(['-S', '-n'])
-        table = m.parse_save(out)
+        table = ps.parse_save(out)
         _rc, out, _err = runner.run(['-L', '-n', '--thresholds'])
-        listing = m.parse_listing(out)
+        listing = ps.parse_listing(out)
         version = listing['version']
-        m.merge_thresholds(table, listing)
+        ps.merge_thresholds(table, listing)
         for key in table.keys():
             item = table.service(key).to_dict()
             rows = listing['services'].get(key, {'dests': {}})['dests']
@@ -169,7 +170,7 @@ def gather_services(runner, gather):
         if part not in gather:
             continue
         _rc, out, _err = runner.run(['-L', '-n', flag, '--exact'])
-        listing = m.parse_listing(out)
+        listing = ps.parse_listing(out)
         version = version or listing['version']
         for key, entry in listing['services'].items():
             item = by_key.get(key)
@@ -203,12 +204,12 @@ def main():
         if gather & set(['table', 'stats', 'rates']):
             result['version'], result['services'] = gather_services(runner, gather)
         if 'timeouts' in gather:
-            result['timeouts'] = m.parse_timeout(runner.run(['-L', '--timeout'])[1])
+            result['timeouts'] = ps.parse_timeout(runner.run(['-L', '--timeout'])[1])
         if 'daemon' in gather:
-            result['daemons'] = m.parse_daemon(runner.run(['-L', '--daemon'])[1])
+            result['daemons'] = ps.parse_daemon(runner.run(['-L', '--daemon'])[1])
         if 'connections' in gather:
-            result['connections'] = m.parse_connections(runner.run(['-L', '-n', '-c'])[1])
-    except m.ModelError as exc:
+            result['connections'] = ps.parse_connections(runner.run(['-L', '-n', '-c'])[1])
+    except sx.ModelError as exc:
         module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
     module.exit_json(**result)
 

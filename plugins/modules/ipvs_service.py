@@ -298,7 +298,7 @@ drained:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain as d
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
@@ -349,14 +349,14 @@ def main():
         changed=bool(ops),
         commands=[op.line() for op in ops],
         service=after.to_dict() if after else None,
-        real_servers=[dest.to_dict() for dest in m.sorted_dests(predicted, key)],
+        real_servers=[dest.to_dict() for dest in df.sorted_dests(predicted, key)],
     )
     if drained is not None:
         result['drained'] = drained
     if module._diff:
         result['diff'] = dict(
-            before=''.join(line + '\n' for line in m.render_table(current, [key])),
-            after=''.join(line + '\n' for line in m.render_table(predicted, [key])),
+            before=''.join(line + '\n' for line in df.render_table(current, [key])),
+            after=''.join(line + '\n' for line in df.render_table(predicted, [key])),
         )
     module.exit_json(**result)
 

@@ -276,15 +276,6 @@ EXAMPLES = r'''
           - address: 198.51.100.21
           - address: 198.51.100.22
 
-- name: Add a real server to one service, keep everything else
-  lvs.cluster.ipvs_table:
-    services:
-      - address: 198.51.100.100
-        port: 80
-        real_servers:
-          - address: 203.0.113.13
-            forwarding: nat
-
 - name: Remove one service
   lvs.cluster.ipvs_table:
     services:
@@ -374,7 +365,7 @@ removed_services:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain as d
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
@@ -435,22 +426,22 @@ def main():
     services = []
     for key in desired.keys():
         item = predicted.service(key).to_dict()
-        item['real_servers'] = [dest.to_dict() for dest in m.sorted_dests(predicted, key)]
+        item['real_servers'] = [dest.to_dict() for dest in df.sorted_dests(predicted, key)]
         services.append(item)
     result = dict(
         changed=bool(ops),
         commands=[op.line() for op in ops],
         services=services,
         removed_services=[op.service.key for op in ops if op.kind == 'delete_service'],
-        rules=m.render_table(predicted),
+        rules=df.render_table(predicted),
     )
     if drained is not None:
         result['drained'] = drained
     if module._diff:
         shown = None if purge == 'all' else keys
         result['diff'] = dict(
-            before=''.join(line + '\n' for line in m.render_table(current, shown)),
-            after=''.join(line + '\n' for line in m.render_table(predicted, shown)),
+            before=''.join(line + '\n' for line in df.render_table(current, shown)),
+            after=''.join(line + '\n' for line in df.render_table(predicted, shown)),
         )
     module.exit_json(**result)
 

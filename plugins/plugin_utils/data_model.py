@@ -16,7 +16,7 @@ import ipaddress
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common import validation
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 
@@ -60,11 +60,11 @@ def host_address(hostvars, host, field):
 
 
 def forwarding_of(service, real_server, field):
-    value = real_server.get('forwarding') or service.get('forwarding') or m.DEFAULT_FORWARDING
+    value = real_server.get('forwarding') or service.get('forwarding') or sx.DEFAULT_FORWARDING
     try:
-        return m.normalise_forwarding(value)
+        return sx.normalise_forwarding(value)
     except ValueError:
-        raise AnsibleFilterError('%s.forwarding: %r is not one of %s' % (field, value, ', '.join(m.FORWARDING)))
+        raise AnsibleFilterError('%s.forwarding: %r is not one of %s' % (field, value, ', '.join(sx.FORWARDING)))
 
 
 def _check_keys(item, allowed, field):

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest, ipvs_service, ipvs_table
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, fixture_text, run_module
 
@@ -106,7 +106,7 @@ def test_scenario_applies_with_the_right_switches(kernel, kind, name):
 @pytest.mark.parametrize('kind, name', CASES, ids=['%s %s' % c for c in CASES])
 def test_swapped_add_and_edit_are_refused(kernel, monkeypatch, kind, name):
     module, args, make_host, refusal = scenario(kind, name)
-    monkeypatch.setattr(ipvs_model.Op, 'COMMAND', dict(ipvs_model.Op.COMMAND, **SWAPS[kind]))
+    monkeypatch.setattr(ipvs_diff.Op, 'COMMAND', dict(ipvs_diff.Op.COMMAND, **SWAPS[kind]))
     with pytest.raises(AnsibleFail) as err:
         run_module(module, args, make_host())
     assert err.value.args[0]['msg'].startswith('ipvsadm -R failed')

@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import fixture_text
 
 
 @pytest.fixture
 def table():
-    t = m.parse_save(fixture_text('ipvsadm_save_full.txt'))
-    return m.merge_thresholds(t, m.parse_listing(fixture_text('ipvsadm_list_thresholds.txt')))
+    t = ps.parse_save(fixture_text('ipvsadm_save_full.txt'))
+    return ps.merge_thresholds(t, ps.parse_listing(fixture_text('ipvsadm_list_thresholds.txt')))
 
 
 # ------------------------------------------------------------ -S parsing
 
 def test_save_round_trips_byte_for_byte():
     text = fixture_text('ipvsadm_save_full.txt')
-    rendered = ''.join(line + '\n' for line in m.render_table(m.parse_save(text)))
+    rendered = ''.join(line + '\n' for line in df.render_table(ps.parse_save(text)))
     assert rendered == text
 
 
@@ -30,7 +33,7 @@ def test_save_real_edge_cases():
     # /128 persistence and an IPv4 255.255.255.255 one print no -M; tunnels
     # mix families; fwmark real servers read back with port 0.
     text = fixture_text('ipvsadm_save_edge.txt')
-    table = m.parse_save(text)
+    table = ps.parse_save(text)
     assert table.service('-t 10.0.0.7:80').sched_flags == frozenset([3])
     assert table.service('-t 10.0.0.8:80').sched_flags == frozenset([1])
     assert table.service('-t 10.0.0.9:80').timeout == 360
@@ -38,9 +41,9 @@ def test_save_real_edge_cases():
     assert table.service('-t [2001:db8::3]:80').netmask == 128
     assert list(table.dests('-f 3 -6')) == ['10.3.0.1:0', '[2001:db8::7]:0', '[2001:db8::8]:8080']
     assert table.dest('-t 10.0.0.11:80', '[2001:db8::5]:80').tun_type == 'ipip'
-    m.merge_thresholds(table, m.parse_listing(fixture_text('ipvsadm_list_thresholds_edge.txt')))
+    ps.merge_thresholds(table, ps.parse_listing(fixture_text('ipvsadm_list_thresholds_edge.txt')))
     assert table.dest('-f 3 -6', '[2001:db8::8]:8080').u_threshold == 10
-    rendered = m.render_table(table)
+    rendered = df.render_table(table)
     assert rendered[0] == '-A -t 10.0.0.7:80 -s mh'
     assert rendered[1:] == text.splitlines()[1:-1] + ['-a -f 3 -6 -r [2001:db8::8]:8080 -m -w 1 -x 10 -y 10']
 
@@ -53,13 +56,13 @@ def test_render_sorts_dests_like_ipvsadm():
     for address in ('2001:db8::1', '10.0.0.12', '10.0.0.9'):
         table.add_dest(svc.key, m.Dest(address=address, port=80, forwarding='tun', weight=1,
                                        u_threshold=0, l_threshold=0, tun_type='ipip'))
-    assert [d.address for d in m.sorted_dests(table, svc.key)] == ['10.0.0.9', '10.0.0.12', '2001:db8::1']
-    assert [line.split()[4] for line in m.render_table(table)[1:]] == [
+    assert [d.address for d in df.sorted_dests(table, svc.key)] == ['10.0.0.9', '10.0.0.12', '2001:db8::1']
+    assert [line.split()[4] for line in df.render_table(table)[1:]] == [
         '10.0.0.9:80', '10.0.0.12:80', '[2001:db8::1]:80']
 
 
 def test_save_empty():
-    assert len(m.parse_save(fixture_text('ipvsadm_save_empty.txt'))) == 0
+    assert len(ps.parse_save(fixture_text('ipvsadm_save_empty.txt'))) == 0
 
 
 def test_save_service_keys(table):
@@ -127,35 +130,35 @@ def test_save_tunnels(table):
     '-A -t [2001:db8::1:80 -s rr', '-A -t host.example:80 -s rr',
 ])
 def test_parse_rule_rejects(line):
-    with pytest.raises(m.ModelError):
-        m.parse_rule(line)
+    with pytest.raises(sx.ModelError):
+        ps.parse_rule(line)
 
 
 def test_parse_save_rejects_orphan_dest():
-    with pytest.raises(m.ModelError):
-        m.parse_save('-a -t 10.0.0.1:80 -r 10.1.1.1:80 -g -w 1\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_save('-a -t 10.0.0.1:80 -r 10.1.1.1:80 -g -w 1\n')
 
 
 def test_parse_save_rejects_edit_lines():
-    with pytest.raises(m.ModelError):
-        m.parse_save('-E -t 10.0.0.1:80 -s rr\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_save('-E -t 10.0.0.1:80 -s rr\n')
 
 
 def test_parse_rule_long_options_and_defaults():
-    cmd, svc, dest = m.parse_rule('-a --tcp-service 10.0.0.1:80 --real-server 10.1.1.1:80')
+    cmd, svc, dest = ps.parse_rule('-a --tcp-service 10.0.0.1:80 --real-server 10.1.1.1:80')
     assert cmd == '-a' and svc.key == '-t 10.0.0.1:80'
     assert (dest.forwarding, dest.weight) == ('dr', 1)  # ipvsadm defaults
 
 
 def test_parse_rule_gue_default_flags():
-    _c, _s, dest = m.parse_rule('-a -f 1 -r 10.1.1.1:0 -i -w 1 --tun-type gue --tun-port 6080')
+    _c, _s, dest = ps.parse_rule('-a -f 1 -r 10.1.1.1:0 -i -w 1 --tun-type gue --tun-port 6080')
     assert dest.tun_flags == 'nocsum'
 
 
 # ------------------------------------------------------------ -L parsing
 
 def test_list_default():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_full.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_full.txt'))
     assert listing['version'] == '1.2.1' and listing['size'] == 4096
     assert listing['format'] == 'default'
     svc = listing['services']['-t 10.0.0.1:443']
@@ -172,19 +175,19 @@ def test_list_default():
 
 
 def test_list_empty():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_empty.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_empty.txt'))
     assert listing['services'] == {} and listing['version'] == '1.2.1'
 
 
 def test_list_single_service_has_no_version():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_exact_service.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_exact_service.txt'))
     assert listing['version'] is None
     assert list(listing['services']) == ['-t 10.0.0.1:80']
     assert listing['services']['-t 10.0.0.1:80']['dests']['192.168.1.10:8080']['weight'] == 3
 
 
 def test_list_stats_exact():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_stats_exact.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_stats_exact.txt'))
     assert listing['format'] == 'stats'
     info = listing['services']['-t 10.0.0.1:443']['info']
     assert info == {'conns': 123456789012, 'inpkts': 4000000000, 'outpkts': 3999999999,
@@ -194,7 +197,7 @@ def test_list_stats_exact():
 
 
 def test_list_stats_suffixes_without_exact():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_stats.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_stats.txt'))
     info = listing['services']['-t 10.0.0.1:443']['info']
     assert info['conns'] == 123 * 10 ** 9
     assert info['inpkts'] == 4000 * 10 ** 6
@@ -203,27 +206,27 @@ def test_list_stats_suffixes_without_exact():
 
 
 def test_list_rate():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_rate_exact.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_rate_exact.txt'))
     assert listing['format'] == 'rate'
     assert listing['services']['-t 10.0.0.1:443']['info']['outbps'] == 150000000
     assert listing['services']['-t 10.0.0.1:443']['dests']['10.0.0.21:443']['cps'] == 5
 
 
 def test_list_thresholds():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_thresholds.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_thresholds.txt'))
     row = listing['services']['-t 10.0.0.1:80']['dests']['192.168.1.10:8080']
     assert row == {'u_threshold': 100, 'l_threshold': 50, 'active_conns': 2,
                    'inactive_conns': 5, 'address': '192.168.1.10', 'port': 8080}
 
 
 def test_list_persistent_conn():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_persistent_conn.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_persistent_conn.txt'))
     assert listing['format'] == 'persistent_conn'
     assert listing['services']['-t 10.0.0.1:443']['dests']['10.0.0.21:443']['persistent_conns'] == 2
 
 
 def test_list_tun_info():
-    listing = m.parse_listing(fixture_text('ipvsadm_list_tun_info.txt'))
+    listing = ps.parse_listing(fixture_text('ipvsadm_list_tun_info.txt'))
     dests = listing['services']['-f 1']['dests']
     assert dests['192.168.1.30:0']['tunnel_info'] == 'ipip'
     assert dests['192.168.1.31:0']['tunnel_info'] == 'gre:+c'
@@ -236,36 +239,36 @@ def test_list_formats_agree_with_save(table):
     for name in ('ipvsadm_list_full.txt', 'ipvsadm_list_stats.txt', 'ipvsadm_list_rate_exact.txt',
                  'ipvsadm_list_thresholds.txt', 'ipvsadm_list_persistent_conn.txt',
                  'ipvsadm_list_tun_info.txt'):
-        listing = m.parse_listing(fixture_text(name))
+        listing = ps.parse_listing(fixture_text(name))
         assert list(listing['services']) == table.keys(), name
         for key in table.keys():
             assert list(listing['services'][key]['dests']) == list(table.dests(key)), name
 
 
 def test_list_without_title_is_refused():
-    with pytest.raises(m.ModelError):
-        m.parse_listing('TCP  10.0.0.1:80 wlc\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_listing('TCP  10.0.0.1:80 wlc\n')
 
 
 def test_list_bad_dest_row():
     text = ('Prot LocalAddress:Port Scheduler Flags\n'
             '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n'
             'TCP  10.0.0.1:80 wlc\n  -> 10.1.1.1:80 Masq x 0 0\n')
-    with pytest.raises(m.ModelError):
-        m.parse_listing(text)
+    with pytest.raises(sx.ModelError):
+        ps.parse_listing(text)
 
 
 def test_timeout_daemon_connections():
-    assert m.parse_timeout(fixture_text('ipvsadm_timeout.txt')) == {'tcp': 900, 'tcpfin': 120, 'udp': 300}
-    daemons = m.parse_daemon(fixture_text('ipvsadm_daemon.txt'))
+    assert ps.parse_timeout(fixture_text('ipvsadm_timeout.txt')) == {'tcp': 900, 'tcpfin': 120, 'udp': 300}
+    daemons = ps.parse_daemon(fixture_text('ipvsadm_daemon.txt'))
     assert daemons[0] == {'state': 'master', 'mcast_interface': 'eth0', 'syncid': 1,
                           'sync_maxlen': 1472, 'mcast_group': '224.0.0.81',
                           'mcast_port': 8848, 'mcast_ttl': 1}
     assert daemons[1]['state'] == 'backup' and daemons[1]['mcast_group'] == 'ff02::1:81'
-    assert m.parse_daemon(fixture_text('ipvsadm_daemon_none.txt')) == []
-    assert m.parse_daemon('backup sync daemon (mcast=eth0, syncid=0)\n') == [
+    assert ps.parse_daemon(fixture_text('ipvsadm_daemon_none.txt')) == []
+    assert ps.parse_daemon('backup sync daemon (mcast=eth0, syncid=0)\n') == [
         {'state': 'backup', 'mcast_interface': 'eth0', 'syncid': 0}]
-    conns = m.parse_connections(fixture_text('ipvsadm_connections.txt'))
+    conns = ps.parse_connections(fixture_text('ipvsadm_connections.txt'))
     assert len(conns) == 4
     assert conns[0] == {'protocol': 'tcp', 'expires': 898, 'state': 'ESTABLISHED',
                         'source': '192.168.5.20:51234', 'virtual': '10.0.0.1:80',
@@ -274,19 +277,19 @@ def test_timeout_daemon_connections():
 
 
 def test_timeout_and_daemon_errors():
-    with pytest.raises(m.ModelError):
-        m.parse_timeout('nothing\n')
-    with pytest.raises(m.ModelError):
-        m.parse_daemon('garbage line\n')
-    with pytest.raises(m.ModelError):
-        m.parse_connections('TCP 01:00 ESTABLISHED\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_timeout('nothing\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_daemon('garbage line\n')
+    with pytest.raises(sx.ModelError):
+        ps.parse_connections('TCP 01:00 ESTABLISHED\n')
 
 
 def test_connections_with_pe_data():
     text = ('IPVS connection entries\n'
             'pro expire state       source             virtual            destination        pe name          pe_data\n'
             'UDP 03:00  UDP         192.168.5.1:5060   10.0.0.9:5060      192.168.1.40:5060  sip              abc@host\n')
-    conn = m.parse_connections(text)[0]
+    conn = ps.parse_connections(text)[0]
     assert conn['pe_name'] == 'sip' and conn['pe_data'] == 'abc@host'
 
 
@@ -299,40 +302,40 @@ def test_connections_with_pe_data():
     ('2001:db8:0:1:1:1:1:1', ('2001:db8:0:1:1:1:1:1', 'ipv6')),  # single 0 group stays, like inet_ntop
 ])
 def test_canonical_ip(text, expected):
-    assert m.canonical_ip(text) == expected
+    assert sx.canonical_ip(text) == expected
 
 
 def test_canonical_ip_refuses_names():
-    with pytest.raises(m.ModelError):
-        m.canonical_ip('www.example.org')
+    with pytest.raises(sx.ModelError):
+        sx.canonical_ip('www.example.org')
 
 
 def test_hostport():
-    assert m.format_hostport('2001:db8::1', 80) == '[2001:db8::1]:80'
-    assert m.split_hostport('[2001:db8::1]:443') == ('2001:db8::1', 443)
-    assert m.split_hostport('10.0.0.1:0') == ('10.0.0.1', 0)
+    assert sx.format_hostport('2001:db8::1', 80) == '[2001:db8::1]:80'
+    assert sx.split_hostport('[2001:db8::1]:443') == ('2001:db8::1', 443)
+    assert sx.split_hostport('10.0.0.1:0') == ('10.0.0.1', 0)
     for bad in ('10.0.0.1', '[2001:db8::1]80', '10.0.0.1:'):
-        with pytest.raises(m.ModelError):
-            m.split_hostport(bad)
+        with pytest.raises(sx.ModelError):
+            sx.split_hostport(bad)
 
 
 @pytest.mark.parametrize('alias,expected', [
     ('masq', 'nat'), ('NAT', 'nat'), ('gate', 'dr'), ('route', 'dr'), ('droute', 'dr'),
     ('gatewaying', 'dr'), ('ipip', 'tun'), ('tunnel', 'tun'), ('tun', 'tun'), (None, None)])
 def test_forwarding_aliases(alias, expected):
-    assert m.normalise_forwarding(alias) == expected
+    assert sx.normalise_forwarding(alias) == expected
 
 
 def test_forwarding_unknown():
     with pytest.raises(ValueError):
-        m.normalise_forwarding('bridge')
+        sx.normalise_forwarding('bridge')
 
 
 @pytest.mark.parametrize('value,family,prefix', [
     ('255.255.255.0', 'ipv4', 24), ('24', 'ipv4', 24), ('/16', 'ipv4', 16), (0, 'ipv4', 0),
     ('0.0.0.0', 'ipv4', 0), ('255.255.255.255', 'ipv4', 32), ('64', 'ipv6', 64), (128, 'ipv6', 128)])
 def test_prefix_from_netmask(value, family, prefix):
-    assert m.prefix_from_netmask(value, family) == prefix
+    assert sx.prefix_from_netmask(value, family) == prefix
 
 
 @pytest.mark.parametrize('value,family', [
@@ -340,23 +343,23 @@ def test_prefix_from_netmask(value, family, prefix):
     ('ffff::', 'ipv6')])
 def test_prefix_from_netmask_rejects(value, family):
     with pytest.raises(ValueError):
-        m.prefix_from_netmask(value, family)
+        sx.prefix_from_netmask(value, family)
 
 
 def test_netmask_text():
-    assert m.netmask_text(24, 'ipv4') == '255.255.255.0'
-    assert m.netmask_text(0, 'ipv4') == '0.0.0.0'
-    assert m.netmask_text(64, 'ipv6') == '64'
+    assert sx.netmask_text(24, 'ipv4') == '255.255.255.0'
+    assert sx.netmask_text(0, 'ipv4') == '0.0.0.0'
+    assert sx.netmask_text(64, 'ipv6') == '64'
 
 
 def test_sched_flags():
-    assert m.sched_flag_bits(['sh-fallback', 'flag-2']) == frozenset([1, 2])
-    assert m.sched_flag_bits('mh-fallback,mh-port') == frozenset([1, 2])
-    assert m.sched_flag_names('sh', frozenset([1, 2])) == ['sh-fallback', 'sh-port']
-    assert m.sched_flag_names('mh', frozenset([1])) == ['mh-fallback']
-    assert m.sched_flag_names('wlc', frozenset([1, 3])) == ['flag-1', 'flag-3']
+    assert sx.sched_flag_bits(['sh-fallback', 'flag-2']) == frozenset([1, 2])
+    assert sx.sched_flag_bits('mh-fallback,mh-port') == frozenset([1, 2])
+    assert sx.sched_flag_names('sh', frozenset([1, 2])) == ['sh-fallback', 'sh-port']
+    assert sx.sched_flag_names('mh', frozenset([1])) == ['mh-fallback']
+    assert sx.sched_flag_names('wlc', frozenset([1, 3])) == ['flag-1', 'flag-3']
     with pytest.raises(ValueError):
-        m.sched_flag_bits(['sh-wrong'])
+        sx.sched_flag_bits(['sh-wrong'])
 
 
 # ------------------------------------------------------------ resolve / render
@@ -454,13 +457,13 @@ def desired_for(*entries):
 
 
 def test_diff_identical_is_empty(table):
-    assert m.diff(table, table.copy()) == []
+    assert df.diff(table, table.copy()) == []
 
 
 def test_diff_add_service_and_dests():
     service = svc(scheduler='wrr').resolve()
     d1 = m.Dest(address='192.168.1.10', forwarding='nat', weight=3).resolve(service)
-    ops = m.diff(m.Table(), desired_for((service, [d1])))
+    ops = df.diff(m.Table(), desired_for((service, [d1])))
     assert [op.line() for op in ops] == [
         '-A -t 10.0.0.1:80 -s wrr',
         '-a -t 10.0.0.1:80 -r 192.168.1.10:80 -m -w 3']
@@ -470,7 +473,7 @@ def test_diff_edits_in_place_never_delete_add(table):
     cur = table.service('-t 10.0.0.1:80')
     want = cur.replace(scheduler='rr')
     d = table.dest('-t 10.0.0.1:80', '192.168.1.11:8080').replace(weight=7)
-    ops = m.diff(table, desired_for((want, [d])))
+    ops = df.diff(table, desired_for((want, [d])))
     assert [op.kind for op in ops] == ['edit_service', 'edit_dest']
     assert [op.line() for op in ops] == [
         '-E -t 10.0.0.1:80 -s rr',
@@ -479,7 +482,7 @@ def test_diff_edits_in_place_never_delete_add(table):
 
 def test_diff_unmanaged_dests_untouched(table):
     cur = table.service('-t 10.0.0.1:80')
-    ops = m.diff(table, desired_for((cur, [])), m.Scope(unmanaged=[cur.key]))
+    ops = df.diff(table, desired_for((cur, [])), df.Scope(unmanaged=[cur.key]))
     assert ops == []
 
 
@@ -487,7 +490,7 @@ def test_diff_purge_order_delete_edit_add(table):
     cur = table.service('-t 10.0.0.1:80')
     keep = table.dest(cur.key, '192.168.1.11:8080').replace(weight=2)
     new = m.Dest(address='192.168.1.12', port=8080, forwarding='nat').resolve(cur)
-    ops = m.diff(table, desired_for((cur, [new, keep])), m.Scope(purge_dests=True))
+    ops = df.diff(table, desired_for((cur, [new, keep])), df.Scope(purge_dests=True))
     assert [op.line() for op in ops] == [
         '-d -t 10.0.0.1:80 -r 192.168.1.10:8080',
         '-e -t 10.0.0.1:80 -r 192.168.1.11:8080 -m -w 2',
@@ -496,44 +499,44 @@ def test_diff_purge_order_delete_edit_add(table):
 
 def test_diff_without_purge_keeps_extra_dests(table):
     cur = table.service('-t 10.0.0.1:80')
-    ops = m.diff(table, desired_for((cur, [])))
+    ops = df.diff(table, desired_for((cur, [])))
     assert ops == []
 
 
 def test_diff_key_change_is_delete_plus_add(table):
     old = table.service('-t 10.0.0.1:80')
     new = old.replace(port=8080)
-    ops = m.diff(table, desired_for((new, [])), m.Scope(absent_services=[old.key]))
+    ops = df.diff(table, desired_for((new, [])), df.Scope(absent_services=[old.key]))
     assert [op.line() for op in ops] == ['-D -t 10.0.0.1:80', '-A -t 10.0.0.1:8080 -s wrr']
 
 
 def test_diff_absent_service_and_dest(table):
-    ops = m.diff(table, m.Table(), m.Scope(absent_services=['-u 10.0.0.2:53', '-t 9.9.9.9:1'],
-                                           absent_dests=[('-f 1', '192.168.1.30:0'),
-                                                         ('-u 10.0.0.2:53', '192.168.1.20:53'),
-                                                         ('-f 1', '1.1.1.1:0')]))
+    ops = df.diff(table, m.Table(), df.Scope(absent_services=['-u 10.0.0.2:53', '-t 9.9.9.9:1'],
+                                             absent_dests=[('-f 1', '192.168.1.30:0'),
+                                                           ('-u 10.0.0.2:53', '192.168.1.20:53'),
+                                                           ('-f 1', '1.1.1.1:0')]))
     assert [op.line() for op in ops] == ['-D -u 10.0.0.2:53', '-d -f 1 -r 192.168.1.30:0']
 
 
 def test_apply_ops_predicts_table(table):
     cur = table.service('-t 10.0.0.1:80')
     new = m.Dest(address='192.168.1.12', port=8080, forwarding='nat').resolve(cur)
-    ops = m.diff(table, desired_for((cur.replace(scheduler='lc'), [new])),
-                 m.Scope(purge_dests=True, absent_services=['-f 2 -6']))
-    after = m.apply_ops(table, ops)
+    ops = df.diff(table, desired_for((cur.replace(scheduler='lc'), [new])),
+                  df.Scope(purge_dests=True, absent_services=['-f 2 -6']))
+    after = df.apply_ops(table, ops)
     assert '-f 2 -6' not in after
     assert list(after.dests(cur.key)) == ['192.168.1.12:8080']
     assert after.service(cur.key).scheduler == 'lc'
-    assert m.diff(after, desired_for((cur.replace(scheduler='lc'), [new])),
-                  m.Scope(purge_dests=True)) == []
+    assert df.diff(after, desired_for((cur.replace(scheduler='lc'), [new])),
+                   df.Scope(purge_dests=True)) == []
     assert table.service(cur.key).scheduler == 'wrr'  # input untouched
 
 
 def test_restore_script_and_render(table):
-    ops = [m.Op(kind='delete_service', service=table.service('-f 1'))]
-    assert m.restore_script(ops) == '-D -f 1\n'
-    assert m.restore_script([]) == ''
-    assert m.render_table(table, ['-f 2 -6', '-t 1.1.1.1:1']) == [
+    ops = [df.Op(kind='delete_service', service=table.service('-f 1'))]
+    assert df.restore_script(ops) == '-D -f 1\n'
+    assert df.restore_script([]) == ''
+    assert df.render_table(table, ['-f 2 -6', '-t 1.1.1.1:1']) == [
         '-A -f 2 -6 -s rr', '-a -f 2 -6 -r [2001:db8::20]:0 -g -w 1']
 
 
