@@ -132,25 +132,34 @@ class IPVSRunner(object):
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
 
     # ------------------------------------------------------------ writes
-    def apply(self, ops):
+    def apply(self, ops, current=None):
         """Feed all ops to one `ipvsadm -R`.
 
-        ipvsadm -R reports only the last line's status in its exit code and
-        prints kernel errors of earlier lines on stderr, so stderr counts too.
+        ipvsadm -R goes on after a line the kernel refuses and reports only
+        the last line's status in its exit code, so stderr counts too. The
+        other lines stay applied: with `current`, a failure reads the table
+        again and says what changed, so the failure does not claim no change.
         """
         if not ops:
             return
         script = df.restore_script(ops)
         rc, out, err = self.run(['-R'], data=script, fail=False)
         if rc != 0 or _real_errors(err):
-            self.module.fail_json(msg='ipvsadm -R failed (rc=%d): %s' % (rc, err.strip()),
-                                  rc=rc, stdout=out, stderr=err,
-                                  commands=[op.line() for op in ops])
+            result = dict(rc=rc, stdout=out, stderr=err, commands=[op.line() for op in ops], changed=False)
+            msg = 'ipvsadm -R failed (rc=%d): %s' % (rc, err.strip())
+            if current is not None:
+                after = self.read_table()
+                result['changed'] = after != current
+                result['applied'] = [line for line in df.render_table(after)
+                                     if line not in df.render_table(current)]
+                if result['changed']:
+                    msg += '; the kernel applied the batch\'s other rules (see applied)'
+            self.module.fail_json(msg=msg, **result)
 
     def apply_and_verify(self, current, ops, keys):
         """Apply ops, re-read, and fail unless `keys` match the prediction."""
         predicted = df.apply_ops(current, ops)
-        self.apply(ops)
+        self.apply(ops, current)
         after = self.read_table()
         if predicted.subset(keys) != after.subset(keys):
             self.module.fail_json(
