@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_schema import DEST_NUMBERS
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_syntax import (
-    DEFAULT_FORWARDING, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER, DEFAULT_WEIGHT, FORWARDING_SWITCH,
+    DEFAULT_FORWARDING, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER, FORWARDING_SWITCH,
     PROTOCOL_SWITCH, family_of, format_hostport, full_prefix, netmask_text, sched_flag_names)
 
 
@@ -141,11 +142,15 @@ class Service(_Record):
         }
 
 
+# The real server's numbers (weight, thresholds), declared in ipvs_schema.
+NUMBERS = [(o.name, o.number) for o in DEST_NUMBERS]
+
+
 class Dest(_Record):
     """A real server. tun_* fields are only meaningful for forwarding tun."""
 
-    __slots__ = ('address', 'port', 'forwarding', 'weight', 'u_threshold',
-                 'l_threshold', 'tun_type', 'tun_port', 'tun_flags')
+    __slots__ = ('address', 'port', 'forwarding') + tuple(name for name, _n in NUMBERS) + \
+        ('tun_type', 'tun_port', 'tun_flags')
 
     @property
     def family(self):
@@ -164,15 +169,12 @@ class Dest(_Record):
         fwd = self.forwarding or (cur.forwarding if cur else DEFAULT_FORWARDING)
         if fwd in ('dr', 'tun') and not service.fwmark:
             port = service.port  # ipvsadm forces vport for DR/TUN
-        weight = self.weight
-        if weight is None:
-            weight = cur.weight if cur else DEFAULT_WEIGHT
-        upper = self.u_threshold
-        if upper is None:
-            upper = cur.u_threshold if cur else 0
-        lower = self.l_threshold
-        if lower is None:
-            lower = cur.l_threshold if cur else 0
+        numbers = {}
+        for name, number in NUMBERS:
+            value = getattr(self, name)
+            if value is None:
+                value = getattr(cur, name) if cur else number.initial
+            numbers[name] = value
         tun_type = tun_port = tun_flags = None
         if fwd == 'tun':
             cur_tun = cur if cur and cur.forwarding == 'tun' else None
@@ -188,25 +190,23 @@ class Dest(_Record):
                 tun_flags = cur_tun.tun_flags
             if tun_flags is None and tun_type in ('gue', 'gre'):
                 tun_flags = 'nocsum'
-        return self.replace(port=port, forwarding=fwd, weight=weight,
-                            u_threshold=upper or 0, l_threshold=lower or 0,
-                            tun_type=tun_type, tun_port=tun_port,
-                            tun_flags=tun_flags)
+        return self.replace(port=port, forwarding=fwd, tun_type=tun_type, tun_port=tun_port,
+                            tun_flags=tun_flags, **numbers)
 
     def config(self):
-        return (self.forwarding, self.weight, self.u_threshold,
-                self.l_threshold, self.tun_type, self.tun_port, self.tun_flags)
+        """Fields an edit (-e) can change: all but the key."""
+        return self._values()[2:]
 
     def rule_args(self, service, command='-a'):
-        """Mirror print_tunnel_rule(); thresholds appended when non-zero."""
+        """Mirror print_tunnel_rule(); the numbers that are 0 by default only when not 0."""
         args = [command] + service.key_args + ['-r', self.key]
         if command == '-d':
             return args
-        args += [FORWARDING_SWITCH[self.forwarding], '-w', str(self.weight)]
-        if self.u_threshold:
-            args += ['-x', str(self.u_threshold)]
-        if self.l_threshold:
-            args += ['-y', str(self.l_threshold)]
+        args.append(FORWARDING_SWITCH[self.forwarding])
+        for name, number in NUMBERS:
+            value = getattr(self, name)
+            if number.always or value:
+                args += [number.switch, str(value)]
         if self.forwarding == 'tun' and self.tun_type:
             args += ['--tun-type', self.tun_type]
             if self.tun_type == 'gue':
@@ -216,18 +216,9 @@ class Dest(_Record):
         return args
 
     def to_dict(self):
-        return {
-            'key': self.key,
-            'address': self.address,
-            'port': self.port,
-            'forwarding': self.forwarding,
-            'weight': self.weight,
-            'u_threshold': self.u_threshold,
-            'l_threshold': self.l_threshold,
-            'tun_type': self.tun_type,
-            'tun_port': self.tun_port,
-            'tun_flags': self.tun_flags,
-        }
+        out = {'key': self.key}
+        out.update((name, getattr(self, name)) for name in self.__slots__)
+        return out
 
 
 class Table(object):

@@ -11,14 +11,17 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
-    Dest, Service, Table)
+    NUMBERS, Dest, Service, Table)
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_syntax import (
-    DEFAULT_WEIGHT, IPVSADM_FORWARDING, LIST_FORWARDING, LIST_PROTOCOL, ModelError, PROTOCOL_SWITCH,
+    IPVSADM_FORWARDING, LIST_FORWARDING, LIST_PROTOCOL, ModelError, PROTOCOL_SWITCH,
     SWITCH_FORWARDING, SWITCH_PROTOCOL, family_of, format_hostport, full_prefix, prefix_from_netmask,
     sched_flag_bits, split_hostport)
 
 
 # ---------------------------------------------------------------- parsing -S
+
+NUMBER_SWITCHES = dict((switch, name) for name, number in NUMBERS for switch in (number.switch, number.long_switch))
+
 
 def _take(tokens, i, what):
     if i + 1 >= len(tokens):
@@ -78,12 +81,8 @@ def parse_rule(line):
             flag_text = _take(tokens, i, tok)
         elif tok in ('-r', '--real-server'):
             dst['address'], dst['port'] = split_hostport(_take(tokens, i, tok))
-        elif tok in ('-w', '--weight'):
-            dst['weight'] = int(_take(tokens, i, tok))
-        elif tok in ('-x', '--u-threshold'):
-            dst['u_threshold'] = int(_take(tokens, i, tok))
-        elif tok in ('-y', '--l-threshold'):
-            dst['l_threshold'] = int(_take(tokens, i, tok))
+        elif tok in NUMBER_SWITCHES:
+            dst[NUMBER_SWITCHES[tok]] = int(_take(tokens, i, tok))
         elif tok == '--tun-type':
             dst['tun_type'] = _take(tokens, i, tok)
         elif tok == '--tun-port':
@@ -116,9 +115,8 @@ def parse_rule(line):
         if 'address' not in dst:
             raise ModelError('no real server in %r' % line)
         dst.setdefault('forwarding', IPVSADM_FORWARDING)
-        dst.setdefault('weight', DEFAULT_WEIGHT)
-        dst.setdefault('u_threshold', 0)
-        dst.setdefault('l_threshold', 0)
+        for name, number in NUMBERS:
+            dst.setdefault(name, number.initial)
         if dst['forwarding'] != 'tun':
             dst.pop('tun_type', None)
         elif dst.get('tun_type') in ('gue', 'gre'):

@@ -29,13 +29,15 @@ class Option(object):
     """One option: its argument spec and its documentation."""
 
     __slots__ = ('name', 'type', 'doc', 'choices', 'aliases', 'default', 'required',
-                 'elements', 'options', 'exclusive', 'version_added', 'switch')
+                 'elements', 'options', 'exclusive', 'version_added', 'switch', 'number')
 
     def __init__(self, name, type, doc, choices=None, aliases=None, default=None, required=False,
-                 elements=None, options=None, exclusive=None, version_added=None, switch=None):
+                 elements=None, options=None, exclusive=None, version_added=None, switch=None, number=None):
         self.name = name
         self.type = type
-        self.doc = [doc] if isinstance(doc, str) else list(doc)
+        self.number = number  # a real server's number: Number (its switches, range, value when new)
+        doc = [doc] if isinstance(doc, str) else list(doc)
+        self.doc = [text.format(**number.facts()) for text in doc] if number else doc
         self.choices = list(choices) if choices is not None else None
         self.aliases = list(aliases) if aliases else None
         self.default = default
@@ -49,7 +51,10 @@ class Option(object):
     def replace(self, **changes):
         values = dict((name, getattr(self, name)) for name in self.__slots__)
         values.update(changes)
-        return Option(**values)
+        number, values['number'] = values['number'], None  # the docs are formatted already
+        option = Option(**values)
+        option.number = number
+        return option
 
     def spec(self):
         """This option's entry in an AnsibleModule argument_spec."""
@@ -88,6 +93,26 @@ def _prefix(text, path, siblings):
         name = found.group(1)
         return 'O(%s%s%s)' % (path if name in siblings else '', name, found.group(2))
     return _SIBLING.sub(ref, text)
+
+
+class Number(object):
+    """What the model, the parser, ipvsadm and keepalived need of a real server's number.
+
+    Declared with its Option; Dest, parse_rule, rule_args, the range check and
+    keepalived.conf loop over these, so a new one is one declaration.
+    """
+
+    def __init__(self, switch, long_switch, minimum, maximum, initial, always=False, keepalived=None):
+        self.switch = switch            # as ipvsadm -S prints it
+        self.long_switch = long_switch
+        self.minimum = minimum
+        self.maximum = maximum
+        self.initial = initial          # a new real server's value when none is stated
+        self.always = always            # in every rule (-w), else only when not 0 (-x, -y)
+        self.keepalived = keepalived    # its real_server keyword in keepalived.conf
+
+    def facts(self):
+        return dict(minimum=self.minimum, maximum=self.maximum, initial=self.initial)
 
 
 def spec(options):
@@ -169,13 +194,15 @@ DEST_OPTIONS = [
     Option('port', 'int', ['Real server port. Defaults to the service port (V(0) for fwmark services).',
                            'With V(dr) or V(tun) forwarding it must equal the service port.'], switch='-r'),
     FORWARDING,
-    Option('weight', 'int', 'Weight 0 to 65535 (0 stops new connections). Default V(%d).' % sx.DEFAULT_WEIGHT,
-           switch='-w'),
-    Option('u_threshold', 'int', 'Upper connection threshold (C(ipvsadm -x)), V(0) means unlimited. '
-           'Default V(0).', switch='-x'),
+    Option('weight', 'int', 'Weight {minimum} to {maximum} (0 stops new connections). Default V({initial}).',
+           number=Number('-w', '--weight', 0, 65535, sx.DEFAULT_WEIGHT, always=True, keepalived='weight')),
+    Option('u_threshold', 'int', 'Upper connection threshold (C(ipvsadm -x)), {minimum} to {maximum}; V(0) '
+           'means unlimited. Default V({initial}).',
+           number=Number('-x', '--u-threshold', 0, 2 ** 31 - 1, 0, keepalived='uthreshold')),
     Option('l_threshold', 'int', ['Lower connection threshold (C(ipvsadm -y)), at most the upper threshold.',
                                   'The kernel refuses a non-zero one when the upper threshold is V(0) '
-                                  '(unlimited). Default V(0).'], switch='-y'),
+                                  '(unlimited). Default V({initial}).'],
+           number=Number('-y', '--l-threshold', 0, 2 ** 31 - 1, 0, keepalived='lthreshold')),
     Option('tun_type', 'str', 'Tunnel type for V(tun) forwarding. Default V(ipip).', choices=sx.TUN_TYPES,
            switch='--tun-type'),
     Option('tun_port', 'int', 'Destination UDP port of a GUE tunnel; required for V(gue), refused otherwise.',
@@ -185,6 +212,9 @@ DEST_OPTIONS = [
     Option('tun_csum', 'bool', 'GUE or GRE with checksums.', switch='--tun-csum'),
     Option('tun_remcsum', 'bool', 'GUE with remote checksum offload.', switch='--tun-remcsum'),
 ]
+
+# The real server's numbers, in the order ipvsadm prints them.
+DEST_NUMBERS = [o for o in DEST_OPTIONS if o.number]
 
 # ---------------------------------------------------------------- removing real servers
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 MAX_FWMARK = 2 ** 32 - 1
-MAX_THRESHOLD = 2 ** 31 - 1  # ipvsadm: string_to_number(optarg, 0, INT_MAX)
 _PE_RE = re.compile(r'^[A-Za-z0-9_-]{1,15}$')  # IP_VS_PENAME_MAXLEN 16 with NUL
 
 
@@ -185,9 +185,8 @@ def build_dest(item, prefix=''):
         forwarding = sx.normalise_forwarding(item.get('forwarding'))
     except ValueError as exc:
         raise ValidationError(_field(prefix, 'forwarding'), str(exc))
-    weight = _int_range(item.get('weight'), _field(prefix, 'weight'), 0, 65535)
-    upper = _int_range(item.get('u_threshold'), _field(prefix, 'u_threshold'), 0, MAX_THRESHOLD)
-    lower = _int_range(item.get('l_threshold'), _field(prefix, 'l_threshold'), 0, MAX_THRESHOLD)
+    numbers = dict((o.name, _int_range(item.get(o.name), _field(prefix, o.name), o.number.minimum, o.number.maximum))
+                   for o in s.DEST_NUMBERS)
     tun_type = item.get('tun_type')
     if tun_type is not None and tun_type not in sx.TUN_TYPES:
         raise ValidationError(_field(prefix, 'tun_type'), 'must be one of %s' % ', '.join(sx.TUN_TYPES))
@@ -196,9 +195,8 @@ def build_dest(item, prefix=''):
     if len(chosen) > 1:
         raise ValidationError(_field(prefix, 'tun_' + chosen[1]),
                               'is mutually exclusive with tun_%s' % chosen[0])
-    return m.Dest(address=address, port=port, forwarding=forwarding, weight=weight,
-                  u_threshold=upper, l_threshold=lower, tun_type=tun_type,
-                  tun_port=tun_port, tun_flags=chosen[0] if chosen else None)
+    return m.Dest(address=address, port=port, forwarding=forwarding, tun_type=tun_type,
+                  tun_port=tun_port, tun_flags=chosen[0] if chosen else None, **numbers)
 
 
 def validate_dest_request(svc, dest, prefix=''):

@@ -139,7 +139,7 @@ options:
         type: int
       u_threshold:
         description:
-          - Upper connection threshold (C(ipvsadm -x)), V(0) means unlimited. Default V(0).
+          - Upper connection threshold (C(ipvsadm -x)), 0 to 2147483647; V(0) means unlimited. Default V(0).
         type: int
       l_threshold:
         description:

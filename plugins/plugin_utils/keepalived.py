@@ -19,6 +19,7 @@ import re
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 
 CHECKERS = {'http': 'HTTP_GET', 'https': 'SSL_GET', 'tcp': 'TCP_CHECK', 'misc': 'MISC_CHECK', 'none': None}
@@ -226,6 +227,8 @@ def keepalived_services(model, hostvars, defaults=None, field='lvs_virtual_servi
             real_servers.append(dict(
                 dest, port=None if item.get('fwmark') is not None else port,
                 method=method + (' ' + tunnel if tunnel else ''),
+                numbers=[(o.number.keepalived, dest.get(o.name, o.number.initial)) for o in s.DEST_NUMBERS
+                         if o.number.keepalived and (o.number.always or dest.get(o.name))],
                 inhibit_on_failure=_bool(rs.get('inhibit_on_failure', inhibit), rfield + '.inhibit_on_failure'),
                 check=health_check([('director_health_check', defaults),
                                     (sfield + '.health_check', svc.get('health_check')),
