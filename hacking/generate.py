@@ -10,7 +10,7 @@
 Generated blocks:
 - the `options:` of each module's DOCUMENTATION, from the module's OPTIONS;
 - the `lvs_virtual_services` option of each role's meta/argument_specs.yml and the
-  `_input` of the checked_model filter, from the data model's declaration.
+  `_input` of the filters' model doc fragment, from the data model's declaration.
 A hand edit inside a block is drift: `make static` runs --check.
 """
 from __future__ import annotations
@@ -101,7 +101,7 @@ def replace_block(text: str, start: re.Pattern, indent: str, block: list[str], w
     rest = text[end:].split("\n")
     taken = 0
     for taken, line in enumerate(rest):
-        if line.strip() and len(line) - len(line.lstrip()) <= len(indent) and taken > 0:
+        if line.strip() and len(line) - len(line.lstrip()) <= len(indent):
             break
     else:
         taken = len(rest)
@@ -116,9 +116,17 @@ def module_blocks() -> dict[Path, str]:
         if declared is None:
             continue
         from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
-        block = ["options:", f"  {MARK}"] + render(s.docs(declared), "  ")
         text = path.read_text()
+        for fragment, options in (("drain", s.DRAIN_OPTIONS), ("service_key", s.KEY_FRAGMENT)):
+            if f"  - lvs.cluster.{fragment}\n" in text:  # documented once, in the fragment
+                declared = [o for o in declared if o.name not in {d.name for d in options}]
+        block = ["options:", f"  {MARK}"] + render(s.docs(declared), "  ")
         out[path] = replace_block(text, re.compile(r"^options:\n", re.M), "", block, f"options: in {path}")
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
+    for name, options in (("drain", s.DRAIN_OPTIONS), ("service_key", s.KEY_FRAGMENT)):
+        path = ROOT / "plugins" / "doc_fragments" / f"{name}.py"
+        block = ["options:", f"  {MARK}"] + render(s.docs(options), "  ")
+        out[path] = replace_block(path.read_text(), re.compile(r"^options:\n", re.M), "", block, f"options: in {path}")
     return out
 
 
@@ -144,11 +152,10 @@ def model_blocks() -> dict[Path, str]:
         if count != 1:
             raise SystemExit(f"generate: no director_drain_timeout in {path}")
         out[path] = new
-    path = ROOT / "plugins" / "filter" / "checked_model.py"
-    if path.exists():
-        block = ["  _input:", f"    {MARK}"] + render({"_input": ms.filter_input()}, "  ")[1:]
-        out[path] = replace_block(path.read_text(), re.compile(r"^  _input:\n", re.M), "  ", block,
-                                  f"_input in {path}")
+    path = ROOT / "plugins" / "doc_fragments" / "model.py"
+    block = ["  _input:", f"    {MARK}"] + render({"_input": ms.filter_input()}, "  ")[1:]
+    out[path] = replace_block(path.read_text(), re.compile(r"^  _input:\n", re.M), "  ", block,
+                              f"_input in {path}")
     return out
 
 

@@ -17,17 +17,9 @@ description:
     its C(ansible_host) when that is an IP address, else its C(ansible_default_ipv4) fact.
   - A real server without C(forwarding) gets its service's C(forwarding), else V(nat).
   - The model-only key C(vips) (VIPs of fwmark services, for the real servers) is dropped.
+extends_documentation_fragment:
+  - lvs.cluster.model
 positional: hostvars
-options:
-  _input:
-    description: The data model, C(lvs_virtual_services). See the C(lvs.cluster.director) role.
-    type: list
-    elements: dict
-    required: true
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
 '''
 
 EXAMPLES = r'''

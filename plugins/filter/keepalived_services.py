@@ -22,17 +22,10 @@ description:
   - A service may also set C(sorry_server) (C(address) or C(host), C(port), C(forwarding)), C(quorum),
     C(hysteresis) and C(inhibit_on_failure) (a real server may override the last).
   - Services with C(state=absent) are left out, so keepalived removes them on reload.
+extends_documentation_fragment:
+  - lvs.cluster.model
 positional: hostvars, defaults
 options:
-  _input:
-    description: The data model, C(lvs_virtual_services). See the C(lvs.cluster.director) role.
-    type: list
-    elements: dict
-    required: true
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
   defaults:
     description: The health check settings every real server starts from (the role's C(director_health_check)).
     type: dict

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Applying a plan, with the one drain behaviour of every module.
+"""Reading the host, planning against it, and applying the plan with the one drain behaviour of every module.
 
 With drain_timeout above 0, each real server the plan deletes first gets
 weight 0 together with the plan's other changes, so no new connection goes
@@ -17,6 +17,26 @@ from __future__ import annotations
 import time
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
+from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_cli import IPVSRunner
+
+
+def checked(module, check, *args):
+    """check(*args), or fail naming the refused field (before anything is read or changed)."""
+    try:
+        return check(*args)
+    except v.ValidationError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
+
+
+def plan_on_host(module, items, purge, owned=()):
+    """Read the table once and plan the items against it. Returns (runner, current, ops, desired, absent)."""
+    runner = IPVSRunner(module)
+    runner.ensure_kernel(load_schedulers=False)
+    current = runner.read_table()
+    ops, desired, absent = checked(module, p.plan, items, purge, current, owned)
+    return runner, current, ops, desired, absent
 
 
 def wait_drained(runner, deletes, timeout, poll, inactive=False):

@@ -24,7 +24,7 @@ class Item(object):
     """One stated service: its key and options, its stated real servers, where it came from."""
 
     def __init__(self, prefix, service, dests, state='present', flag_names=None, manage_dests=True,
-                 absent_dests=(), dest_prefix=None):
+                 absent_dests=(), dest_prefix=None, must_exist=None):
         self.prefix = prefix  # prepended to field names in errors ('services[2].' or '')
         # ipvs_dest's one real server has its fields at the top level
         self.dest_prefix = dest_prefix
@@ -34,6 +34,7 @@ class Item(object):
         self.flag_names = flag_names
         self.manage_dests = manage_dests  # False: its real servers are left alone
         self.absent_dests = list(absent_dests)  # stated Dests to delete
+        self.must_exist = must_exist  # the field to name when the service is not in the table (ipvs_dest)
 
     def dest_field(self, index):
         if self.dest_prefix is not None:
@@ -108,6 +109,9 @@ def plan(items, purge, current, owned=()):
     absent_dests = []
     for item in items:
         key = item.service.key
+        if item.must_exist and key not in current:
+            raise v.ValidationError(item.must_exist, 'virtual service %s does not exist; create it first with '
+                                    'lvs.cluster.ipvs_service' % key)
         if item.state == 'absent':
             absent.append(key)
             continue

@@ -29,11 +29,15 @@ class Option(object):
     """One option: its argument spec and its documentation."""
 
     __slots__ = ('name', 'type', 'doc', 'choices', 'aliases', 'default', 'required',
-                 'elements', 'options', 'exclusive', 'version_added', 'switch', 'number')
+                 'elements', 'options', 'exclusive', 'version_added', 'switch', 'number', 'items')
 
     def __init__(self, name, type, doc, choices=None, aliases=None, default=None, required=False,
-                 elements=None, options=None, exclusive=None, version_added=None, switch=None, number=None):
+                 elements=None, options=None, exclusive=None, version_added=None, switch=None, number=None,
+                 items=None):
         self.name = name
+        # the keys of each item of a list of dicts, checked by ipvs_validate.typed_list (naming the
+        # index) and documented by reference, not as suboptions repeated in every module
+        self.items = list(items) if items is not None else None
         self.type = type
         self.number = number  # a real server's number: Number (its switches, range, value when new)
         doc = [doc] if isinstance(doc, str) else list(doc)
@@ -80,6 +84,8 @@ class Option(object):
         for name in ('choices', 'default', 'aliases', 'version_added'):
             if getattr(self, name) is not None:
                 entry[name] = getattr(self, name)
+        if self.items is not None:
+            entry['description'].append('Keys of each item: %s.' % ', '.join('C(%s)' % o.name for o in self.items))
         if self.options is not None:
             entry['suboptions'] = docs(self.options, path + self.name + ('[].' if self.type == 'list' else '.'))
         return entry
@@ -148,13 +154,15 @@ PORT = Option('port', 'int', [
 FWMARK = Option('fwmark', 'int', [
     'Firewall mark (1 to 4294967295) of a fwmark-based virtual service, as set by C(iptables -j MARK) '
     'or C(nft meta mark set).',
-    'Mutually exclusive with O(protocol), O(address) and O(port).'])
+    'Mutually exclusive with the protocol, address and port of an address-based service.'])
 FAMILY = Option('family', 'str', [
     'Address family. Needed to tell an IPv6 fwmark service from an IPv4 one (default V(ipv4)).',
     'For an address-based service it follows from the address and, when given, must match it.'],
     choices=sx.FAMILIES)
 
 SERVICE_KEY = [PROTOCOL, ADDRESS, PORT, FWMARK, FAMILY]
+# How the modules of one service name it beyond its address and port (documented once, in a fragment).
+KEY_FRAGMENT = [PROTOCOL, FWMARK, FAMILY]
 
 SERVICE_OPTIONS = [
     Option('scheduler', 'str', 'Scheduling algorithm (C(ipvsadm -s)). ipvsadm\'s default is V(%s).'
@@ -243,14 +251,13 @@ SERVICE_FORWARDING = FORWARDING.replace(doc=[
     % sx.DEFAULT_FORWARDING])
 
 
-def real_servers(doc, options=None):
+def real_servers(doc, items=None):
     """The real_servers list of a service (the table's, or the data model's with more keys)."""
-    return Option('real_servers', 'list', doc, elements='dict', options=options or DEST_OPTIONS,
-                  exclusive=TUN_FLAG_EXCLUSIVE)
+    return Option('real_servers', 'list', doc, elements='dict', items=items or DEST_OPTIONS)
 
 
 TABLE_SERVICE = [NAME, STATE] + SERVICE_KEY + SERVICE_OPTIONS + [
     SERVICE_FORWARDING,
-    real_servers(['Real servers of the service. When omitted, the service\'s real servers are left alone '
-                  '(also with O(purge=real_servers)).']),
+    real_servers(['Real servers of the service, each with the options of M(lvs.cluster.ipvs_dest) for one real '
+                  'server. When omitted, the service\'s real servers are left alone (also with O(purge=real_servers)).']),
 ]

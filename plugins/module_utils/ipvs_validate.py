@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from ansible.module_utils.common import validation
+
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
@@ -275,3 +277,66 @@ def check_drain(params):
         raise ValidationError('drain_timeout', 'must be 0 or more seconds, got %s' % params['drain_timeout'])
     if params['drain_poll'] <= 0:
         raise ValidationError('drain_poll', 'must be above 0 seconds, got %s' % params['drain_poll'])
+
+
+# ---------------------------------------------------------------- items of lists
+
+_CHECK_TYPE = {'str': validation.check_type_str, 'int': validation.check_type_int,
+               'bool': validation.check_type_bool, 'list': validation.check_type_list,
+               'dict': validation.check_type_dict, 'float': validation.check_type_float}
+
+
+def typed(option, value, field):
+    """The value as AnsibleModule would take it (its own converters), or an error naming the field."""
+    if value is None:
+        return None
+    try:
+        value = _CHECK_TYPE[option.type](value)
+        if option.elements and option.items is None:  # items: typed_item checks each, naming its index
+            value = [_CHECK_TYPE[option.elements](item) for item in value]
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(field, 'must be of type %s%s, got %r (%s)' % (
+            option.type, ' of ' + option.elements if option.elements else '', value, exc))
+    for item in value if option.elements else [value]:
+        if option.choices is not None and item not in option.choices:
+            raise ValidationError(field, '%r is not one of %s' % (item, ', '.join(map(str, option.choices))))
+    return value
+
+
+def typed_item(item, options, field, known=None):
+    """One dict of a list: unknown keys refused, values typed, defaults filled.
+
+    The modules leave the items of their lists to this, and so does the
+    controller's check of the data model: one check, and errors that name
+    the index (services[2].real_servers[0].weight), which AnsibleModule's
+    own check of suboptions does not. known: keys allowed beyond options.
+    """
+    if not isinstance(item, dict):
+        raise ValidationError(field, 'must be a dictionary, got %r' % (item,))
+    declared = dict((o.name, o) for o in options)
+    unknown = sorted(set(item) - set(declared) - set(known or ()))
+    if unknown:
+        raise ValidationError(field, 'unknown key(s) %s; known: %s'
+                              % (', '.join(unknown), ', '.join(sorted(set(declared) | set(known or ())))))
+    out = dict((name, None if option.default is None else option.default) for name, option in declared.items())
+    for name, value in item.items():
+        if name in declared:
+            out[name] = typed(declared[name], value, '%s.%s' % (field, name))
+            if value is None and declared[name].default is not None:
+                out[name] = declared[name].default
+        else:
+            out[name] = value
+    return out
+
+
+def typed_list(items, options, field, nested=None):
+    """Every item of a list option; nested maps a list key of the items to its own options."""
+    out = []
+    for index, item in enumerate(items or []):
+        ifield = '%s[%d]' % (field, index)
+        value = typed_item(item, options, ifield)
+        for key, inner in (nested or {}).items():
+            if value.get(key) is not None:
+                value[key] = typed_list(value[key], inner, '%s.%s' % (ifield, key))
+        out.append(value)
+    return out

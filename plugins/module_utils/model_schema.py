@@ -71,7 +71,9 @@ HA_REAL_SERVER_NAMES = frozenset(o.name for o in HA_REAL_SERVER)
 
 def filter_input():
     """The model with every field, for the checked_model filter's documentation."""
-    return Option('_input', 'list', MODEL_DOC, elements='dict', required=True, options=SERVICE).docs()
+    return Option('_input', 'list', MODEL_DOC + ['The fields are described in the C(lvs.cluster.director) role '
+                                                 '(C(ansible-doc -t role lvs.cluster.director)).'],
+                  elements='dict', required=True, items=SERVICE).docs()
 
 
 def _line(option, path):

@@ -20,16 +20,6 @@ description:
   - The kernel uses the maximum of C(all) and the interface value for C(arp_ignore),
     C(arp_announce) and C(rp_filter), so C(all) is always set.
 author: lvs.cluster contributors (!UNKNOWN)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: Shows the settings and the persisted file before and after.
-  platform:
-    platforms: posix
 options:
   mode:
     description:
@@ -80,6 +70,12 @@ options:
     default: /etc/sysctl.d/90-lvs-cluster.conf
 seealso:
   - module: lvs.cluster.vip_address
+attributes:
+  diff_mode:
+    details: Shows the settings and the persisted file before and after.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
 '''
 
 EXAMPLES = r'''

@@ -16,16 +16,6 @@ description:
   - Each part named in O(gather) costs one C(ipvsadm) call, except V(table) which costs two
     (C(-S -n) for the configuration, C(-L -n --thresholds) for thresholds and connection counts).
 author: lvs.cluster contributors (!UNKNOWN)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: none
-    details: This module does not change anything.
-  platform:
-    platforms: posix
 options:
   gather:
     description:
@@ -42,6 +32,13 @@ notes:
   - Counters of V(stats) and V(rates) are merged into RV(services) when V(table) is gathered too.
 seealso:
   - module: lvs.cluster.ipvs_service
+attributes:
+  diff_mode:
+    support: none
+    details: This module does not change anything.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
 '''
 
 EXAMPLES = r'''

@@ -20,16 +20,6 @@ description:
     C(systemctl) call and no running systemd is needed (works in containers). Its C(ExecStart)
     lines are plain C(ip)/C(modprobe) argv lists; no shell or Python runs at boot.
 author: lvs.cluster contributors (!UNKNOWN)
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-attributes:
-  check_mode:
-    support: full
-  diff_mode:
-    support: full
-    details: Shows the interface's addresses and the unit file before and after.
-  platform:
-    platforms: posix
 options:
   address:
     description:
@@ -78,6 +68,12 @@ notes:
   - The address is only managed on O(interface); the module warns when it is found elsewhere.
 seealso:
   - module: lvs.cluster.arp_sysctl
+attributes:
+  diff_mode:
+    details: Shows the interface's addresses and the unit file before and after.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
 '''
 
 EXAMPLES = r'''

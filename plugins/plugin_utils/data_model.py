@@ -14,7 +14,6 @@ from __future__ import annotations
 import ipaddress
 
 from ansible.errors import AnsibleFilterError
-from ansible.module_utils.common import validation
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
@@ -28,9 +27,6 @@ SERVICE_OPTIONS = dict((o.name, o) for o in ms.SERVICE)
 REAL_SERVER_OPTIONS = dict((o.name, o) for o in ms.REAL_SERVER)
 SERVICE_KEYS = frozenset(SERVICE_OPTIONS)
 REAL_SERVER_KEYS = frozenset(REAL_SERVER_OPTIONS)
-_CHECK_TYPE = {'str': validation.check_type_str, 'int': validation.check_type_int,
-               'bool': validation.check_type_bool, 'list': validation.check_type_list,
-               'dict': validation.check_type_dict, 'float': validation.check_type_float}
 
 
 def _is_ip(value):
@@ -154,28 +150,6 @@ def realserver_assignments(model, hostname, addresses=None, field='lvs_virtual_s
 
 # ---------------------------------------------------------------- the whole check
 
-def _typed(option, value, field):
-    """The value as AnsibleModule would take it (the same converters), or an error naming the field."""
-    if value is None:
-        return None
-    try:
-        value = _CHECK_TYPE[option.type](value)
-        if option.elements:
-            value = [_CHECK_TYPE[option.elements](item) for item in value]
-    except (TypeError, ValueError) as exc:
-        raise AnsibleFilterError('%s: must be of type %s%s, got %r (%s)' % (
-            field, option.type, ' of ' + option.elements if option.elements else '', value, exc))
-    for item in value if option.elements else [value]:
-        if option.choices is not None and item not in option.choices:
-            raise AnsibleFilterError('%s: %r is not one of %s' % (field, item, ', '.join(map(str, option.choices))))
-    return value
-
-
-def _typed_item(item, options, field):
-    return dict((name, _typed(options[name], value, '%s.%s' % (field, name)))
-                for name, value in item.items() if name in options)
-
-
 def _placeholder(family, index):
     """A stand-in address for a real server known by host name only.
 
@@ -208,7 +182,10 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
     keys = {}
     for index, svc, rss in services(model, field):
         sfield = '%s[%d]' % (field, index)
-        typed = _typed_item(svc, SERVICE_OPTIONS, sfield)
+        try:
+            typed = v.typed_item(svc, ms.SERVICE, sfield)
+        except v.ValidationError as exc:
+            raise AnsibleFilterError(str(exc))
         if typed.get('state') == 'absent':
             continue
         try:
@@ -221,7 +198,10 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
         keys[service.key] = sfield
         dests = []
         for rindex, rs, rfield in rss:
-            rtyped = _typed_item(rs, REAL_SERVER_OPTIONS, rfield)
+            try:
+                rtyped = v.typed_item(rs, ms.REAL_SERVER, rfield)
+            except v.ValidationError as exc:
+                raise AnsibleFilterError(str(exc))
             address = _address_of(rs, hostvars, rfield)
             rtyped['address'] = address or _placeholder(service.family, rindex)
             rtyped['forwarding'] = forwarding_of(svc, rs, rfield)

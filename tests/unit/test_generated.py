@@ -15,7 +15,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATED = ['plugins/modules/ipvs_table.py', 'roles/director/meta/argument_specs.yml',
-             'roles/realserver_nat/meta/argument_specs.yml', 'plugins/filter/checked_model.py']
+             'roles/realserver_nat/meta/argument_specs.yml', 'plugins/doc_fragments/model.py']
 
 
 def check(root):

@@ -311,3 +311,27 @@ def test_a_rule_the_kernel_refuses_mid_batch_reports_what_the_others_changed(ker
     assert failed['changed'] is True
     assert failed['applied'] == ['-A -t 192.0.2.34:80 -s wlc', '-a -t 192.0.2.34:80 -r 203.0.113.11:80 -m -w 1',
                                  '-A -t 192.0.2.36:80 -s wlc']
+
+
+@pytest.mark.parametrize('services, field, text', [
+    ([WEB, dict(DNS, real_servers=[dict(address='198.51.100.21', weight='heavy')])],
+     'services[1].real_servers[0].weight', 'must be of type int'),
+    ([dict(WEB, real_servers=[dict(address='203.0.113.11', weigth=2)])], 'services[0].real_servers[0]', 'weigth'),
+    ([dict(WEB, sheduler='rr')], 'services[0]', 'unknown key(s) sheduler'),
+    ([dict(WEB, scheduler='fastest')], 'services[0].scheduler', 'is not one of'),
+    ([dict(WEB, real_servers=['203.0.113.11'])], 'services[0].real_servers[0]', 'must be a dictionary'),
+])
+def test_items_are_checked_naming_their_index(kernel, services, field, text):
+    host = FakeHost()
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=services), host)
+    assert err.value.args[0]['field'] == field and text in err.value.args[0]['msg']
+    assert host.ipvsadm_calls() == []  # refused before the table is read
+
+
+def test_item_values_are_converted_as_ansible_does(kernel):
+    host = FakeHost()
+    result = run_module(ipvs_table, dict(services=[dict(address='198.51.100.100', port='80', forwarding='nat',
+                                                        real_servers=[dict(address='203.0.113.11', weight='3')])]),
+                        host)
+    assert result['commands'] == ['-A -t 198.51.100.100:80 -s wlc', '-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3']
