@@ -13,7 +13,7 @@ from collections import OrderedDict
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_schema import DEST_NUMBERS
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_syntax import (
     DEFAULT_FORWARDING, DEFAULT_PERSISTENCE_TIMEOUT, DEFAULT_SCHEDULER, FORWARDING_SWITCH,
-    PROTOCOL_SWITCH, family_of, format_hostport, full_prefix, netmask_text, sched_flag_names)
+    PROTOCOL_SWITCH, dest_port, family_of, format_hostport, full_prefix, netmask_text, sched_flag_names)
 
 
 class _Record(object):
@@ -163,9 +163,7 @@ class Dest(_Record):
     def resolve(self, service, current=None):
         """Fill unstated fields from the current dest or ipvsadm defaults."""
         cur = current
-        port = self.port
-        if port is None:
-            port = 0 if service.fwmark else service.port
+        port = dest_port(self.port, service.port, service.fwmark)
         fwd = self.forwarding or (cur.forwarding if cur else DEFAULT_FORWARDING)
         if fwd in ('dr', 'tun') and not service.fwmark:
             port = service.port  # ipvsadm forces vport for DR/TUN

@@ -97,7 +97,7 @@ def owned_keys(values):
 
 def dest_key(service, dest):
     """The key a stated real server has in the table: its port defaults to the service's."""
-    port = dest.port if dest.port is not None else (0 if service.fwmark else service.port)
+    port = sx.dest_port(dest.port, service.port, service.fwmark)
     return sx.format_hostport(dest.address, port)
 
 

@@ -81,6 +81,20 @@ def family_of(address):
     return 'ipv%d' % ipaddress.ip_address(address).version
 
 
+def service_family(address=None, fwmark=None, family=None):
+    """A service's family: a fwmark service states it (default ipv4), an address-based one has its address's."""
+    if fwmark is not None or address is None:
+        return family or 'ipv4'
+    return family_of(address)
+
+
+def dest_port(stated, service_port, fwmark):
+    """A real server's port: as stated, else the service's; 0 for a fwmark service (ipvsadm's)."""
+    if stated is not None:
+        return stated
+    return 0 if fwmark else service_port
+
+
 def format_hostport(address, port):
     """ipvsadm's numeric addrport_to_anyname(): IPv6 in brackets."""
     if family_of(address) == 'ipv6':

@@ -20,6 +20,7 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 
 CHECKERS = {'http': 'HTTP_GET', 'https': 'SSL_GET', 'tcp': 'TCP_CHECK', 'misc': 'MISC_CHECK', 'none': None}
@@ -167,12 +168,10 @@ def _granularity(netmask, family, field):
 
 
 def _family(svc):
-    if svc.get('fwmark') is not None:
-        return svc.get('family') or 'ipv4'
     try:
-        return 'ipv6' if ipaddress.ip_address(str(svc.get('address'))).version == 6 else 'ipv4'
+        return sx.service_family(svc.get('address'), svc.get('fwmark'), svc.get('family'))
     except ValueError:
-        return 'ipv4'
+        return 'ipv4'  # refused with its field by the model check
 
 
 def _sorry_server(value, svc, hostvars, field):
@@ -220,6 +219,7 @@ def keepalived_services(model, hostvars, defaults=None, field='lvs_virtual_servi
         inhibit = _bool(svc.get('inhibit_on_failure', False), sfield + '.inhibit_on_failure')
         real_servers = []
         for (rindex, rs, rfield), dest in zip(rss, item['real_servers']):
+            # keepalived's health check needs the port a fwmark real server states (it has no other)
             port = dest.get('port', item.get('port') if item.get('fwmark') is None else None)
             method = METHODS[dest['forwarding']]
             tunnel = _tunnel(dest) if method == 'TUN' else ''
