@@ -20,15 +20,20 @@ class _Record(object):
     """Small slotted record with value equality (py3.8 friendly)."""
 
     __slots__ = ()
+    FIELDS = ()  # a subclass that adds no field (StatedService) keeps its parent's
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.FIELDS = cls.__dict__.get('__slots__') or cls.FIELDS
 
     def __init__(self, **kwargs):
-        for name in self.__slots__:
+        for name in self.FIELDS:
             setattr(self, name, kwargs.pop(name, None))
         if kwargs:
             raise TypeError('unknown fields: %s' % ', '.join(sorted(kwargs)))
 
     def _values(self):
-        return tuple(getattr(self, n) for n in self.__slots__)
+        return tuple(getattr(self, n) for n in self.FIELDS)
 
     def __eq__(self, other):
         return type(self) is type(other) and self._values() == other._values()
@@ -41,12 +46,13 @@ class _Record(object):
 
     def __repr__(self):
         return '%s(%s)' % (type(self).__name__, ', '.join(
-            '%s=%r' % (n, getattr(self, n)) for n in self.__slots__))
+            '%s=%r' % (n, getattr(self, n)) for n in self.FIELDS))
+
+    def _items(self):
+        return dict((n, getattr(self, n)) for n in self.FIELDS)
 
     def replace(self, **changes):
-        values = dict((n, getattr(self, n)) for n in self.__slots__)
-        values.update(changes)
-        return type(self)(**values)
+        return type(self)(**dict(self._items(), **changes))
 
 
 class Service(_Record):
@@ -98,9 +104,8 @@ class Service(_Record):
         ops = self.ops
         if ops is None:
             ops = bool(cur and cur.ops)
-        return self.replace(scheduler=scheduler, sched_flags=frozenset(flags),
-                            persistent=persistent, timeout=timeout,
-                            netmask=netmask, pe=pe or None, ops=ops)
+        return Service(**dict(self._items(), scheduler=scheduler, sched_flags=frozenset(flags), persistent=persistent,
+                              timeout=timeout, netmask=netmask, pe=pe or None, ops=ops))
 
     def config(self):
         """Fields an edit (-E) can change; used to compare services."""
@@ -188,8 +193,8 @@ class Dest(_Record):
                 tun_flags = cur_tun.tun_flags
             if tun_flags is None and tun_type in ('gue', 'gre'):
                 tun_flags = 'nocsum'
-        return self.replace(port=port, forwarding=fwd, tun_type=tun_type, tun_port=tun_port,
-                            tun_flags=tun_flags, **numbers)
+        return Dest(**dict(self._items(), port=port, forwarding=fwd, tun_type=tun_type, tun_port=tun_port,
+                           tun_flags=tun_flags, **numbers))
 
     def config(self):
         """Fields an edit (-e) can change: all but the key."""
@@ -215,8 +220,26 @@ class Dest(_Record):
 
     def to_dict(self):
         out = {'key': self.key}
-        out.update((name, getattr(self, name)) for name in self.__slots__)
+        out.update((name, getattr(self, name)) for name in self.FIELDS)
         return out
+
+
+class StatedService(Service):
+    """A service as the user stated it: None is "not stated". resolve() gives a Service."""
+
+    __slots__ = ()
+
+
+class StatedDest(Dest):
+    """A real server as the user stated it: None is "not stated". resolve() gives a Dest."""
+
+    __slots__ = ()
+
+
+def _resolved(record):
+    # a table holds what the kernel holds or will hold, never a half-stated record
+    if isinstance(record, (StatedService, StatedDest)):
+        raise TypeError('%r must be resolved before it goes into a table' % (record,))
 
 
 class Table(object):
@@ -226,9 +249,11 @@ class Table(object):
         self._entries = OrderedDict()
 
     def add_service(self, service):
+        _resolved(service)
         self._entries[service.key] = (service, OrderedDict())
 
     def set_service(self, service):
+        _resolved(service)
         dests = self._entries[service.key][1] if service.key in self._entries else OrderedDict()
         self._entries[service.key] = (service, dests)
 
@@ -236,6 +261,7 @@ class Table(object):
         self._entries.pop(key, None)
 
     def add_dest(self, service_key, dest):
+        _resolved(dest)
         self._entries[service_key][1][dest.key] = dest
 
     def remove_dest(self, service_key, dest_key):

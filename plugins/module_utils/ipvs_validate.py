@@ -78,7 +78,7 @@ def build_service(params, fields=None):
         for name in ('protocol', 'address', 'port'):
             if get(name) is not None:
                 raise ValidationError(f[name], 'cannot be combined with %s' % f['fwmark'])
-        svc = m.Service(fwmark=fwmark, family=family or 'ipv4', port=0)
+        svc = m.StatedService(fwmark=fwmark, family=family or 'ipv4', port=0)
     else:
         if get('address') is None:
             raise ValidationError(f['address'], 'is required unless %s is set' % f['fwmark'])
@@ -92,8 +92,8 @@ def build_service(params, fields=None):
         protocol = get('protocol') or 'tcp'
         if protocol not in sx.PROTOCOLS:
             raise ValidationError(f['protocol'], 'must be one of %s' % ', '.join(sx.PROTOCOLS))
-        svc = m.Service(protocol=protocol, address=address, port=port,
-                        family=addr_family)
+        svc = m.StatedService(protocol=protocol, address=address, port=port,
+                              family=addr_family)
     if f['scheduler'] not in params:
         return svc  # key-only callers (ipvs_dest)
     return _service_options(svc, params, f)
@@ -197,8 +197,8 @@ def build_dest(item, prefix=''):
     if len(chosen) > 1:
         raise ValidationError(_field(prefix, 'tun_' + chosen[1]),
                               'is mutually exclusive with tun_%s' % chosen[0])
-    return m.Dest(address=address, port=port, forwarding=forwarding, tun_type=tun_type,
-                  tun_port=tun_port, tun_flags=chosen[0] if chosen else None, **numbers)
+    return m.StatedDest(address=address, port=port, forwarding=forwarding, tun_type=tun_type,
+                        tun_port=tun_port, tun_flags=chosen[0] if chosen else None, **numbers)
 
 
 def validate_dest_request(svc, dest, prefix=''):

@@ -216,3 +216,18 @@ def test_duplicate_dests():
     assert err.value.field == 'real_servers[1]'
     assert 'real_servers[0]' in err.value.message
     v.check_unique_dests([a, v.build_dest(dest(address='192.168.1.11')).resolve(SERVICE)])
+
+
+def test_stated_records_must_be_resolved_before_a_table_takes_them():
+    stated = v.build_service({'address': '10.0.0.1', 'port': 80, 'protocol': None, 'fwmark': None, 'family': None})
+    assert isinstance(stated, m.StatedService)
+    with pytest.raises(TypeError):
+        m.Table().add_service(stated)
+    resolved = stated.resolve()
+    assert type(resolved) is m.Service and resolved.scheduler == 'wlc'
+    dest = v.build_dest({'address': '192.168.1.10'})
+    assert isinstance(dest, m.StatedDest) and type(dest.resolve(resolved)) is m.Dest
+    table = m.Table()
+    table.add_service(resolved)
+    with pytest.raises(TypeError):
+        table.add_dest(resolved.key, dest)
