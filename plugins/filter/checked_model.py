@@ -19,6 +19,11 @@ description:
 extends_documentation_fragment:
   - lvs.cluster.model
 positional: hostvars
+options:
+  hostvars:
+    description: The C(hostvars) of the play, to resolve C(host) entries.
+    type: dict
+    required: true
 '''
 
 EXAMPLES = r'''

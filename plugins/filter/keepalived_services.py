@@ -26,6 +26,10 @@ extends_documentation_fragment:
   - lvs.cluster.model
 positional: hostvars, defaults
 options:
+  hostvars:
+    description: The C(hostvars) of the play, to resolve C(host) entries.
+    type: dict
+    required: true
   defaults:
     description: The health check settings every real server starts from (the role's C(director_health_check)).
     type: dict
