@@ -278,11 +278,13 @@ STATE = SNAPSHOT + ("; echo '# units'; systemctl list-unit-files --no-legend 'lv
 def test_bad_models_through_site_yml_change_no_host(tmp_path):
     hosts = ("director", "rs1", "rs2", "rs3", "rs4")
     before = {name: host(name).check_output(STATE) for name in hosts}
-    wrong, refused = [], 0
+    wrong, refused, seconds = [], 0, []
     for index, (name, bad, field) in enumerate(BAD_MODELS):
         extra = tmp_path / f"model{index}.json"
         extra.write_text(json.dumps({M: bad}))
+        began = time.monotonic()
         run = ansible_playbook(SITE, "-e", f"@{extra}", as_json=True)
+        seconds.append(time.monotonic() - began)
         failures = [str(result.get("msg", "")) for play in run.json["plays"] for task in play["tasks"]
                     for result in task["hosts"].values() if result.get("failed")]
         changed = sum(stats["changed"] for stats in run.json["stats"].values())
@@ -294,7 +296,8 @@ def test_bad_models_through_site_yml_change_no_host(tmp_path):
                          f"{changed} changed, {failures[:1]!r}")
     after = {name: host(name).check_output(STATE) for name in hosts}
     FIGURES.append(f"bad models through site.yml: {len(BAD_MODELS)} tried, {refused} refused naming the field, "
-                   f"state of {len(hosts)} hosts changed: {'no' if after == before else 'YES'}")
+                   f"state of {len(hosts)} hosts changed: {'no' if after == before else 'YES'}, "
+                   f"{sum(seconds) / len(seconds):.1f} s a run")
     print(FIGURES[-1])
     assert not wrong, "\n".join(wrong)
     assert after == before
