@@ -19,11 +19,11 @@ from pathlib import Path
 
 import vm
 
-# Seconds a scenario took in the lab (own kernel, seccomp mode, CI run on a
-# clean clone, two VMs on a 2-core machine): only used to split the work
-# evenly; unknown scenarios count as 300.
+# Seconds a scenario took in the lab (own kernel, seccomp mode, each VM pinned
+# to its own CPU, a full `make test` on a 2-core machine): only used to split
+# the work evenly; unknown scenarios count as 300.
 USUAL_SECONDS = {
-    "smoke": 158, "nat": 173, "dr": 190, "tun": 225, "mixed": 225, "modules": 510, "ha": 707, "reconfigure": 1233,
+    "smoke": 202, "nat": 250, "dr": 252, "tun": 233, "mixed": 278, "modules": 560, "ha": 647, "reconfigure": 1300,
 }
 
 
