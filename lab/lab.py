@@ -12,7 +12,8 @@
 
 Environment: LAB_BACKEND (auto, uml, qemu-kvm, qemu-tcg), LAB_KERNEL (auto, own,
 bookworm: the UML kernel, see kernels.py), LAB_MEM (MB),
-LAB_JOBS (VMs for `scenarios`), LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
+LAB_JOBS (VMs for `scenarios`), LAB_PIN=0 (do not pin a UML VM to one host CPU),
+LAB_TIMESTAMPS=1 (prefix every output line with the seconds since boot),
 LAB_CACHE (cache folder), LAB_APT_SOURCES (an apt sources file for the build),
 LAB_CA_BUNDLE (CA bundle pip trusts while building).
 """
