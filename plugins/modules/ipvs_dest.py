@@ -178,7 +178,7 @@ drained:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain as d
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply as d
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v

@@ -8,7 +8,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
     AnsibleFail, FakeHost, fixture_text, run_module)
@@ -25,7 +25,7 @@ def full_host():
 
 @pytest.fixture(autouse=True)
 def no_sleep(monkeypatch):
-    monkeypatch.setattr(ipvs_drain.time, 'sleep', lambda seconds: None)
+    monkeypatch.setattr(ipvs_apply.time, 'sleep', lambda seconds: None)
 
 
 def test_add_dest(kernel):
@@ -114,7 +114,7 @@ def test_drain_timeout_deletes_anyway_and_warns(kernel, monkeypatch):
     key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
     host.conns = {key: (5, 0)}
     clock = iter(range(0, 10000, 100))
-    monkeypatch.setattr(ipvs_drain.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)

@@ -10,7 +10,7 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_drain
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import (
     AnsibleFail, FakeHost, fixture_text, run_module)
@@ -246,7 +246,7 @@ def test_drain_timeout_deletes_anyway_and_says_so(kernel, monkeypatch):
     host = FakeHost(DRAIN_SAVE)
     host.conns = {DRAINED: (4, 0)}
     clock = iter(range(0, 10000, 10))
-    monkeypatch.setattr(ipvs_drain.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
     result = run_module(ipvs_table, DRAIN_ARGS, host)
