@@ -23,10 +23,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as
 # engine has no health checker, so director_services drops them.
 HA_SERVICE_KEYS = ms.HA_NAMES
 HA_REAL_SERVER_KEYS = ms.HA_REAL_SERVER_NAMES
-SERVICE_OPTIONS = dict((o.name, o) for o in ms.SERVICE)
-REAL_SERVER_OPTIONS = dict((o.name, o) for o in ms.REAL_SERVER)
-SERVICE_KEYS = frozenset(SERVICE_OPTIONS)
-REAL_SERVER_KEYS = frozenset(REAL_SERVER_OPTIONS)
+SERVICE_KEYS = frozenset(o.name for o in ms.SERVICE)
+REAL_SERVER_KEYS = frozenset(o.name for o in ms.REAL_SERVER)
 
 
 def _is_ip(value):
