@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 
 UNIT_HEADER = '# Managed by lvs.cluster.vip_address; local changes will be overwritten.'
@@ -69,22 +70,62 @@ def addr_argv(ip, action, address, prefix, interface, label=None):
     return argv
 
 
-def unit_name(interface, address, prefix):
-    """Systemd unit name for one VIP, e.g. lvs-vip-lo-10.0.0.1-32.service."""
-    safe = re.sub(r'[^A-Za-z0-9_.-]', '_', '%s-%s-%d' % (interface, address.replace(':', '_'), prefix))
-    return 'lvs-vip-%s.service' % safe
+def unit_name(address):
+    """Systemd unit name for one VIP, e.g. lvs-vip-10.0.0.1.service.
+
+    Named for the address alone: a VIP moved to another interface or prefix
+    rewrites its one unit, which records where the address was (unit_place).
+    """
+    return 'lvs-vip-%s.service' % re.sub(r'[^A-Za-z0-9_.-]', '_', address.replace(':', '_'))
 
 
-def unit_text(ip, modprobe, interface, interface_type, address, prefix, label=None):
+def legacy_unit_re(address):
+    """Names of 0.1 units, lvs-vip-<interface>-<address>-<prefix>.service, for one address."""
+    safe = re.escape(re.sub(r'[^A-Za-z0-9_.-]', '_', address.replace(':', '_')))
+    return re.compile(r'^lvs-vip-[A-Za-z0-9_.-]+-%s-\d{1,3}\.service$' % safe)
+
+
+_PLACE_RE = re.compile(r'^ExecStop=-\S+ addr del (\S+)/(\d+) dev (\S+)', re.M)
+
+
+def unit_place(text):
+    """(address, prefix, interface) of a unit written by unit_text (its ExecStop), or None."""
+    match = _PLACE_RE.search(text or '')
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else None
+
+
+def device_unit(interface):
+    """systemd's device unit of a network interface (systemd-escape --path, enough for ifnames)."""
+    escaped = ''.join(c if c.isalnum() or c in ':_.' else '\\x%02x' % ord(c) for c in interface)
+    return 'sys-subsystem-net-devices-%s.device' % escaped
+
+
+def in_container():
+    """True in a container: systemd says so (/run/systemd/container), or podman or docker does."""
+    return any(os.path.exists(p) for p in ('/run/systemd/container', '/run/.containerenv', '/.dockerenv'))
+
+
+def systemd_manages(unit_dir):
+    """True when a running systemd reads unit_dir (then units need a daemon-reload)."""
+    return os.path.isdir('/run/systemd/system') and os.path.realpath(unit_dir) == '/etc/systemd/system'
+
+
+def unit_text(ip, modprobe, interface, interface_type, address, prefix, label=None, bind_device=False):
     """Oneshot unit restoring one VIP at boot.
 
     ExecStart is not run by a shell, so each line is a plain argv; a leading
     "-" makes systemd ignore failures (module already loaded, link exists).
+    bind_device: wait for the interface's device and go with it (a bond or a
+    VLAN that appears late); only where udev runs, as containers have no
+    device units.
     """
     lines = [UNIT_HEADER, '[Unit]',
              'Description=LVS VIP %s/%d on %s' % (address, prefix, interface),
-             'Wants=network-pre.target', 'After=network-pre.target', 'Before=network.target',
-             '', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes']
+             'Wants=network-pre.target', 'After=network-pre.target', 'Before=network.target']
+    if bind_device:
+        device = device_unit(interface)
+        lines += ['BindsTo=%s' % device, 'After=%s' % device]
+    lines += ['', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes']
     if interface_type == 'ipip':
         lines.append('ExecStart=-%s ipip' % modprobe)
     elif interface_type == 'dummy':

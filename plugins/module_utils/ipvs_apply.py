@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_cli import IPVSRunner
@@ -33,8 +34,9 @@ def checked(module, check, *args):
 def plan_on_host(module, items, purge, owned=()):
     """Read the table once and plan the items against it. Returns (runner, current, ops, desired, absent)."""
     runner = IPVSRunner(module)
-    runner.ensure_kernel(load_schedulers=False)
-    current = runner.read_table()
+    # check mode loads nothing: without ip_vs the table is empty, and the run loads it
+    loaded = runner.ensure_kernel(load_schedulers=False, load=not module.check_mode)
+    current = runner.read_table() if loaded else m.Table()
     ops, desired, absent = checked(module, p.plan, items, purge, current, owned)
     return runner, current, ops, desired, absent
 

@@ -70,15 +70,19 @@ class IPVSRunner(object):
                                   cmd=argv, rc=rc, stdout=out, stderr=err)
         return rc, out, err
 
-    def ensure_kernel(self, schedulers=(), load_schedulers=True):
+    def ensure_kernel(self, schedulers=(), load_schedulers=True, load=True):
         """Load ip_vs (and scheduler modules) so reads and applies can work.
 
         ipvsadm itself modprobes ip_vs, but only via /sbin/modprobe; doing it
         here gives one clear error. Schedulers are auto-loaded by the kernel
         on first use; loading them first surfaces a missing module early.
         A scheduler already loaded or built into the kernel needs nothing.
+        With load=False nothing is loaded: False when ip_vs is not there, and
+        then ipvsadm must not run either (it would modprobe ip_vs itself).
         """
         if not os.path.exists(PROC_IPVS):
+            if not load:
+                return False
             modprobe = self.module.get_bin_path('modprobe')
             if modprobe:
                 self.module.run_command([modprobe, 'ip_vs'])
@@ -88,7 +92,7 @@ class IPVSRunner(object):
                         'Is the kernel built with CONFIG_IP_VS and is the ip_vs module '
                         'installed?' % PROC_IPVS)
         if not load_schedulers:
-            return
+            return True
         modprobe = None
         builtin = None
         for sched in sorted(set(s for s in schedulers if s)):
@@ -100,11 +104,12 @@ class IPVSRunner(object):
                 continue
             modprobe = modprobe or self.module.get_bin_path('modprobe')
             if not modprobe:
-                return
+                return True
             rc, _out, err = self.module.run_command([modprobe, name])
             if rc != 0:
                 self.module.warn('could not load scheduler module %s: %s (it may be '
                                  'built into the kernel)' % (name, err.strip()))
+        return True
 
     # ------------------------------------------------------------ reads
     def read_table(self):

@@ -37,7 +37,7 @@ options:
     elements: str
     default: []
   arp_ignore:
-    description: C(arp_ignore) value, 0 to 8. V(1) answers ARP only for addresses of the receiving interface.
+    description: C(arp_ignore) value, 0 to 3 or 8 (4 to 7 are reserved and refused). V(1) answers ARP only for addresses of the receiving interface.
     type: int
     default: 1
   arp_announce:
@@ -126,6 +126,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
+RESERVED_ARP_IGNORE = (4, 5, 6, 7)
 LIMITS = {'arp_ignore': 8, 'arp_announce': 2, 'rp_filter': 2, 'proxy_arp': 1}
 
 
@@ -135,6 +136,10 @@ def desired_values(params):
         value = params[name]
         if value is not None and not 0 <= value <= high:
             raise ValueError('%s: must be between 0 and %d, got %d' % (name, high, value))
+    if params['arp_ignore'] in RESERVED_ARP_IGNORE:
+        # net/ipv4/arp.c: "case 4..7: Reserved", the same as 0
+        raise ValueError('arp_ignore: %d is reserved: the kernel treats 4 to 7 as 0 and answers ARP for '
+                         'every local address, the VIP included; use 1, 2, 3 or 8' % params['arp_ignore'])
     for name in params['interfaces']:
         if not iph.valid_ifname(name) or name in ('all', 'default'):
             raise ValueError('interfaces: %r is not a valid interface name' % name)

@@ -12,7 +12,8 @@ module: ipvs_info
 short_description: Read the IPVS table, counters, timeouts, sync daemons and connections
 version_added: 0.1.0
 description:
-  - Reads Linux Virtual Server state with C(ipvsadm) without changing anything.
+  - Reads Linux Virtual Server state with C(ipvsadm) without changing anything. It never loads
+    the C(ip_vs) kernel module: without it, RV(ipvs_loaded) is V(false) and nothing else is read.
   - Each part named in O(gather) costs one C(ipvsadm) call, except V(table) which costs two
     (C(-S -n) for the configuration, C(-L -n --thresholds) for thresholds and connection counts).
 author: lvs.cluster contributors (!UNKNOWN)
@@ -58,6 +59,12 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+ipvs_loaded:
+  description: Whether the kernel has IPVS (C(/proc/net/ip_vs) exists). When V(false) nothing else is returned.
+  returned: always
+  type: bool
+  sample: true
+  version_added: 0.2.0
 version:
   description: IPVS version reported by the kernel.
   returned: when table, stats or rates is gathered
@@ -195,8 +202,11 @@ def main():
         supports_check_mode=True)
     gather = set(module.params['gather'])
     runner = IPVSRunner(module)
-    runner.ensure_kernel(load_schedulers=False)
-    result = dict(changed=False)
+    # reading must not load ip_vs (ipvsadm would modprobe it itself)
+    loaded = runner.ensure_kernel(load_schedulers=False, load=False)
+    result = dict(changed=False, ipvs_loaded=loaded)
+    if not loaded:
+        module.exit_json(**result)
     try:
         if gather & set(['table', 'stats', 'rates']):
             result['version'], result['services'] = gather_services(runner, gather)

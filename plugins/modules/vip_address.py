@@ -134,6 +134,10 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as i
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
 
+# What a wider prefix would do on these interfaces (it is never what a VIP needs).
+HOST_PREFIX_ONLY = {'lo': 'treats every address of', 'tunl0': 'routes into the tunnel'}
+
+
 class VipError(ValueError):
     def __init__(self, field, message):
         super(VipError, self).__init__('%s: %s' % (field, message))
@@ -160,6 +164,11 @@ def parse_request(params):
         prefix = limit
     if not 0 < prefix <= limit:
         raise VipError('prefix', 'must be between 1 and %d' % limit)
+    if params['interface'] in HOST_PREFIX_ONLY and prefix != limit:
+        net = ipaddress.ip_network('%s/%d' % (ip, prefix), strict=False)
+        raise VipError('prefix', 'a VIP on %s takes a host prefix (/%d): with /%d the kernel %s %s, and '
+                       'this host could no longer reach its neighbours in it'
+                       % (params['interface'], limit, prefix, HOST_PREFIX_ONLY[params['interface']], net))
     if not iph.valid_ifname(params['interface']):
         raise VipError('interface', '%r is not a valid interface name' % params['interface'])
     label = params['label']
@@ -243,7 +252,19 @@ def main():
         module.fail_json(msg='interface: %s does not exist (use interface_type dummy to create it)'
                          % iface, field='interface')
 
+    # Boot persistence: one unit per VIP, which records where the address was put.
+    unit = iph.unit_name(address)
+    unit_path = os.path.join(params['unit_dir'], unit)
+    old_unit = sh.read_file(unit_path)
+    legacy = sorted(n for n in (os.listdir(params['unit_dir']) if os.path.isdir(params['unit_dir']) else [])
+                    if iph.legacy_unit_re(address).match(n))
+    unit_texts = [old_unit] + [sh.read_file(os.path.join(params['unit_dir'], n)) for n in legacy]
+    places = [place for place in map(iph.unit_place, unit_texts) if place and place[0] == address]
+
     commands = []
+    for _a, old_prefix, old_iface in places:
+        if old_iface != iface and (old_prefix, old_iface) in [(p, n) for n, p, _l in iph.find_address(links, address)]:
+            commands.append(iph.addr_argv(ip, 'del', address, old_prefix, old_iface))
     if present:
         if link is None and kind == 'dummy':
             commands.append([ip, 'link', 'add', iface, 'type', 'dummy'])
@@ -263,30 +284,30 @@ def main():
     if present and elsewhere:
         module.warn('%s is also configured on %s' % (address, ', '.join(sorted(elsewhere))))
 
-    # Boot persistence: a unit file plus its wants symlink.
-    unit = iph.unit_name(iface, address, prefix)
-    unit_path = os.path.join(params['unit_dir'], unit)
-    wants = os.path.join(params['unit_dir'], 'multi-user.target.wants', unit)
-    old_unit = sh.read_file(unit_path)
+    # The unit and its wants symlink (what `systemctl enable` makes of WantedBy=multi-user.target).
+    wants_dir = os.path.join(params['unit_dir'], 'multi-user.target.wants')
+    wants = os.path.join(wants_dir, unit)
     persist = params['persist'] if present else False
     new_unit = old_unit
     if persist:
-        new_unit = iph.unit_text(ip, modprobe, iface, kind, address, prefix, params['label'])
+        bind = kind == 'existing' and iface != 'lo' and not iph.in_container()
+        new_unit = iph.unit_text(ip, modprobe, iface, kind, address, prefix, params['label'], bind_device=bind)
     elif persist is False:
         new_unit = None
+    # units of 0.1 (named for interface and prefix too) are replaced or removed with this one
+    stale = legacy if persist is not None else []
     unit_changed = new_unit != old_unit or (new_unit is not None and not os.path.islink(wants)) \
-        or (new_unit is None and os.path.lexists(wants))
+        or (new_unit is None and os.path.lexists(wants)) or bool(stale)
+    systemctl = module.get_bin_path('systemctl') if iph.systemd_manages(params['unit_dir']) else None
+    if unit_changed and systemctl:
+        commands.append([systemctl, 'daemon-reload'])
 
     after_links = links
-    if commands and not module.check_mode:
-        for argv in commands:
-            rc, _out, err = module.run_command(argv)
-            if rc != 0:
-                module.fail_json(msg='%s failed: %s' % (' '.join(argv), err.strip()), rc=rc,
-                                 commands=[' '.join(c) for c in commands])
-        rc, out, err = module.run_command([ip, '-j', 'addr', 'show'])
-        after_links = iph.parse_links(out) if rc == 0 else links
     if unit_changed and not module.check_mode:
+        for name in stale:
+            for path in (os.path.join(wants_dir, name), os.path.join(params['unit_dir'], name)):
+                if os.path.lexists(path):
+                    os.unlink(path)
         if new_unit is None:
             for path in (wants, unit_path):
                 if os.path.lexists(path):
@@ -295,11 +316,19 @@ def main():
             if new_unit != old_unit:
                 sh.write_file_atomic(module, unit_path, new_unit)
             if not os.path.islink(wants):
-                if not os.path.isdir(os.path.dirname(wants)):
-                    os.makedirs(os.path.dirname(wants), 0o755)
+                if not os.path.isdir(wants_dir):
+                    os.makedirs(wants_dir, 0o755)
                 if os.path.lexists(wants):
                     os.unlink(wants)
                 os.symlink(unit_path, wants)
+    if commands and not module.check_mode:
+        for argv in commands:
+            rc, _out, err = module.run_command(argv)
+            if rc != 0:
+                module.fail_json(msg='%s failed: %s' % (' '.join(argv), err.strip()), rc=rc,
+                                 commands=[' '.join(c) for c in commands])
+        rc, out, err = module.run_command([ip, '-j', 'addr', 'show'])
+        after_links = iph.parse_links(out) if rc == 0 else links
 
     result = dict(changed=bool(commands) or unit_changed, address='%s/%d' % (address, prefix),
                   interface=iface, commands=[' '.join(c) for c in commands], unit_file=unit_path)

@@ -45,7 +45,7 @@ def test_real_servers_carry_the_vip_on_lo_with_arp_sysctls():
             assert sysctl(name, f"net.ipv4.conf.{iface}.arp_announce") == "2"
         conf = rs.file("/etc/sysctl.d/90-lvs-realserver-dr.conf").content_string
         assert "net.ipv4.conf.all.arp_ignore" in conf and "net.ipv4.conf.all.arp_announce" in conf
-        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-lo-{VIP}-32.service").exists
+        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-{VIP}.service").exists
 
 
 def test_director_dr_settings_and_persistence():

@@ -60,7 +60,7 @@ def test_director_table_is_what_the_modules_wrote():
 def test_director_carries_the_vip_and_its_boot_unit():
     director = host("director")
     assert f"inet {VIP}/32 " in director.check_output("ip -o addr show dev eth0")
-    unit = f"lvs-vip-eth0-{VIP}-32.service"
+    unit = f"lvs-vip-{VIP}.service"
     assert director.file(f"{UNIT_DIR}/{unit}").contains(f"addr replace {VIP}/32 dev eth0")
     assert director.file(f"{UNIT_DIR}/multi-user.target.wants/{unit}").is_symlink
     assert director.check_output("sysctl -n net.ipv4.ip_forward") == "1"
@@ -73,7 +73,7 @@ def _check_real_server(name):
                        ("lo.arp_ignore", "1"), ("eth0.arp_announce", "2")):
         assert rs.check_output(f"sysctl -n net.ipv4.conf.{key}") == value, key
         assert rs.file(ARP_FILE).contains(f"^net.ipv4.conf.{key} = {value}$")
-    unit = f"lvs-vip-lo-{DR_VIP}-32.service"
+    unit = f"lvs-vip-{DR_VIP}.service"
     assert rs.file(f"{UNIT_DIR}/multi-user.target.wants/{unit}").is_symlink
     return rs, unit
 

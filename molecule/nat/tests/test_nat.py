@@ -53,7 +53,7 @@ def test_director_persistence():
         assert line in conf
     assert director.file("/etc/modules-load.d/lvs-director.conf").content_string.strip() == "ip_vs"
     units = director.check_output("ls /etc/systemd/system/multi-user.target.wants/")
-    assert f"lvs-vip-eth0-{VIP}-32.service" in units
+    assert f"lvs-vip-{VIP}.service" in units
 
 
 def test_real_servers_route_via_the_director():

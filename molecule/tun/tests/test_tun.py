@@ -37,7 +37,7 @@ def test_real_servers_tunl0_vip_and_sysctls():
         assert sysctl(name, "net.ipv4.conf.all.arp_announce") == "2"
         assert rs.file("/etc/modules-load.d/lvs-realserver-tun.conf").content_string.strip() == "ipip"
         assert "rp_filter" in rs.file("/etc/sysctl.d/90-lvs-realserver-tun.conf").content_string
-        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-tunl0-{VIP}-32.service").exists
+        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-{VIP}.service").exists
 
 
 def test_director_persistence():

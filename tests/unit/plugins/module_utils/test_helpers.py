@@ -26,10 +26,21 @@ def test_parse_links_and_addresses():
 def test_argv_and_units():
     assert iph.addr_argv('/sbin/ip', 'add', '10.0.0.1', 32, 'lo', 'lo:1') == [
         '/sbin/ip', 'addr', 'add', '10.0.0.1/32', 'dev', 'lo', 'label', 'lo:1']
-    assert iph.unit_name('eth0.100', '2001:db8::1', 128) == 'lvs-vip-eth0.100-2001_db8__1-128.service'
+    assert iph.unit_name('2001:db8::1') == 'lvs-vip-2001_db8__1.service'
     text = iph.unit_text('/sbin/ip', '/sbin/modprobe', 'tunl0', 'ipip', '10.0.0.1', 32)
     assert 'ExecStart=-/sbin/modprobe ipip\n' in text
     assert 'ExecStop=-/sbin/ip addr del 10.0.0.1/32 dev tunl0\n' in text
+    assert iph.unit_place(text) == ('10.0.0.1', 32, 'tunl0')
+    assert 'BindsTo' not in text
+    assert iph.legacy_unit_re('2001:db8::1').match('lvs-vip-eth0.100-2001_db8__1-128.service')
+    assert not iph.legacy_unit_re('10.0.0.1').match('lvs-vip-lo-10.0.0.10-32.service')
+
+
+def test_a_vip_unit_waits_for_its_device_and_goes_with_it():
+    text = iph.unit_text('/sbin/ip', '/sbin/modprobe', 'bond0.100', 'existing', '10.0.0.1', 32, bind_device=True)
+    assert 'BindsTo=sys-subsystem-net-devices-bond0.100.device\n' in text
+    assert 'After=sys-subsystem-net-devices-bond0.100.device\n' in text
+    assert iph.device_unit('br-lan') == 'sys-subsystem-net-devices-br\\x2dlan.device'
 
 
 @pytest.mark.parametrize('name,ok', [('lo', True), ('eth0.100', True), ('a' * 15, True),

@@ -70,3 +70,13 @@ def test_parse_error_fails_cleanly(kernel):
 def test_bad_gather_choice(kernel):
     with pytest.raises(AnsibleFail):
         run_module(ipvs_info, dict(gather=['everything']), FakeHost())
+
+
+@pytest.mark.parametrize('check_mode', [True, False])
+def test_reading_never_loads_ip_vs(kernel, monkeypatch, check_mode):
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_cli
+    monkeypatch.setattr(ipvs_cli, 'PROC_IPVS', str(kernel / 'missing'))
+    host = FakeHost()
+    result = run_module(ipvs_info, {}, host, check_mode=check_mode)
+    assert host.calls == []
+    assert result == {'changed': False, 'ipvs_loaded': False}

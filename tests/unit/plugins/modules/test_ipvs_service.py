@@ -233,3 +233,13 @@ def test_gue_real_server(kernel):
         tun_remcsum=True)]), host)
     assert result['commands'][1] == ('-a -t 10.0.0.1:80 -r 192.168.2.10:80 -i -w 1 --tun-type gue '
                                      '--tun-port 6080 --tun-remcsum')
+
+
+def test_check_mode_without_ip_vs_loads_nothing_and_predicts_from_an_empty_table(kernel, monkeypatch):
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_cli
+    monkeypatch.setattr(ipvs_cli, 'PROC_IPVS', str(kernel / 'missing'))
+    host = FakeHost()
+    result = run_module(ipvs_service, dict(WEB, scheduler='lblcr'), host, check_mode=True)
+    # neither modprobe nor ipvsadm, which would modprobe ip_vs itself
+    assert host.calls == []
+    assert result['changed'] is True and result['commands'][0].startswith('-A -t ')

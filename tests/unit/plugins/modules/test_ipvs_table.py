@@ -335,3 +335,13 @@ def test_item_values_are_converted_as_ansible_does(kernel):
                                                         real_servers=[dict(address='203.0.113.11', weight='3')])]),
                         host)
     assert result['commands'] == ['-A -t 198.51.100.100:80 -s wlc', '-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3']
+
+
+def test_check_mode_without_ip_vs_loads_nothing(kernel, monkeypatch):
+    from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_cli
+    real = run_module(ipvs_table, dict(services=[WEB, DNS]), FakeHost())
+    monkeypatch.setattr(ipvs_cli, 'PROC_IPVS', str(kernel / 'missing'))
+    host = FakeHost()
+    checked = run_module(ipvs_table, dict(services=[WEB, DNS]), host, check_mode=True, diff=True)
+    assert host.calls == []  # no modprobe, and no ipvsadm (it would modprobe ip_vs itself)
+    assert checked['commands'] == real['commands'] and checked['rules'] == real['rules']

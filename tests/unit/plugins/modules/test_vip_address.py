@@ -54,13 +54,64 @@ def test_existing_address_is_idempotent(tmp_path):
 
 def test_prefix_change_replaces(tmp_path):
     h = host()
-    result = run_module(vip_address, dict(address='10.0.0.5', prefix=24, unit_dir=str(tmp_path)), h)
-    assert result['commands'] == ['/usr/sbin/ip addr del 10.0.0.5/32 dev lo',
-                                  '/usr/sbin/ip addr add 10.0.0.5/24 dev lo']
+    result = run_module(vip_address, dict(address='192.0.2.2', prefix=25, interface='eth0',
+                                          unit_dir=str(tmp_path)), h)
+    assert result['commands'] == ['/usr/sbin/ip addr del 192.0.2.2/24 dev eth0',
+                                  '/usr/sbin/ip addr add 192.0.2.2/25 dev eth0']
+
+
+@pytest.mark.parametrize('interface,address,text', [
+    ('lo', '10.0.0.9/24', 'a VIP on lo takes a host prefix (/32): with /24 the kernel treats every address of 10.0.0.0/24'),
+    ('tunl0', '10.0.0.9/24', 'a VIP on tunl0 takes a host prefix (/32): with /24 the kernel routes into the tunnel'),
+    ('lo', '2001:db8::9/64', 'a VIP on lo takes a host prefix (/128): with /64'),
+])
+def test_a_network_prefix_on_lo_or_tunl0_is_refused(tmp_path, interface, address, text):
+    h = host()
+    with pytest.raises(AnsibleFail) as err:
+        run_module(vip_address, dict(address=address, interface=interface, unit_dir=str(tmp_path)), h)
+    assert err.value.args[0]['field'] == 'prefix'
+    assert err.value.args[0]['msg'].startswith('prefix: ' + text)
+    assert changes(h) == [] and not os.listdir(str(tmp_path))
+
+
+def test_a_moved_vip_replaces_its_one_unit_and_leaves_the_old_interface(tmp_path):
+    h = host()
+    first = run_module(vip_address, dict(address='10.0.0.5', persist=True, unit_dir=str(tmp_path)), h)
+    assert first['unit_file'] == str(tmp_path / 'lvs-vip-10.0.0.5.service')
+    moved = run_module(vip_address, dict(address='10.0.0.5', interface='lvs0', interface_type='dummy',
+                                         prefix=24, persist=True, unit_dir=str(tmp_path)), host(), check_mode=True)
+    assert moved['commands'] == ['/usr/sbin/ip addr del 10.0.0.5/32 dev lo',
+                                 '/usr/sbin/ip link set dev lvs0 up',
+                                 '/usr/sbin/ip addr add 10.0.0.5/24 dev lvs0']
+    run_module(vip_address, dict(address='10.0.0.5', interface='lvs0', interface_type='dummy',
+                                 prefix=24, persist=True, unit_dir=str(tmp_path)), host())
+    assert sorted(os.listdir(str(tmp_path))) == ['lvs-vip-10.0.0.5.service', 'multi-user.target.wants']
+    assert os.listdir(str(tmp_path / 'multi-user.target.wants')) == ['lvs-vip-10.0.0.5.service']
+    assert 'addr replace 10.0.0.5/24 dev lvs0' in (tmp_path / 'lvs-vip-10.0.0.5.service').read_text()
+    # the unit says where the address is, whatever interface the task names
+    other = tmp_path / 'other'
+    run_module(vip_address, dict(address='10.0.0.5', persist=True, unit_dir=str(other)), host())
+    gone = run_module(vip_address, dict(address='10.0.0.5', interface='eth0', state='absent',
+                                        unit_dir=str(other)), host())
+    assert gone['commands'] == ['/usr/sbin/ip addr del 10.0.0.5/32 dev lo']
+    assert os.listdir(str(other / 'multi-user.target.wants')) == []
+    assert not (other / 'lvs-vip-10.0.0.5.service').exists()
+
+
+def test_a_unit_of_0_1_is_replaced(tmp_path):
+    legacy = tmp_path / 'lvs-vip-lo-10.0.0.5-32.service'
+    legacy.write_text(u'ExecStop=-/usr/sbin/ip addr del 10.0.0.5/32 dev lo\n')
+    (tmp_path / 'multi-user.target.wants').mkdir()
+    os.symlink(str(legacy), str(tmp_path / 'multi-user.target.wants' / legacy.name))
+    result = run_module(vip_address, dict(address='10.0.0.5', label='lo:vip5', persist=True,
+                                          unit_dir=str(tmp_path)), host())
+    assert result['changed'] is True and result['commands'] == []
+    assert sorted(os.listdir(str(tmp_path / 'multi-user.target.wants'))) == ['lvs-vip-10.0.0.5.service']
+    assert not legacy.exists()
 
 
 def test_absent_removes_address_and_unit(tmp_path):
-    unit = tmp_path / 'lvs-vip-lo-10.0.0.5-32.service'
+    unit = tmp_path / 'lvs-vip-10.0.0.5.service'
     unit.write_text(u'old')
     wants = tmp_path / 'multi-user.target.wants'
     wants.mkdir()
@@ -81,7 +132,7 @@ def test_dummy_created_and_persisted(tmp_path):
     assert result['commands'] == ['/usr/sbin/ip link add vip0 type dummy',
                                   '/usr/sbin/ip link set dev vip0 up',
                                   '/usr/sbin/ip addr add 2001:db8::1/128 dev vip0']
-    unit = tmp_path / 'lvs-vip-vip0-2001_db8__1-128.service'
+    unit = tmp_path / 'lvs-vip-2001_db8__1.service'
     text = unit.read_text()
     assert 'ExecStart=-/usr/sbin/ip link add vip0 type dummy\n' in text
     assert 'ExecStart=/usr/sbin/ip addr replace 2001:db8::1/128 dev vip0\n' in text
