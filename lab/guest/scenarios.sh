@@ -38,17 +38,24 @@ run_one() {
     return $ok
 }
 
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 for s in "$@"; do
     start=$(date +%s)
     note "scenario $s"
-    if run_one "$s"; then
-        passed=$((passed + 1)); verdict=passed
+    # the output is kept, so that the summary can say why a scenario failed
+    if { run_one "$s"; echo $? >"$log.rc"; } 2>&1 | tee "$log" && [ "$(cat "$log.rc")" = 0 ]; then
+        passed=$((passed + 1)); verdict=passed; why=""
     else
         failed=$((failed + 1)); verdict=FAILED
+        why=$(grep -E '^(fatal:|E   |FAILED |.*NEGATIVE CHECK FAILED|.*Executed: Failed|CRITICAL)' "$log" | tail -n 12 | cut -c1-300 | sed 's/^/      /')
     fi
+    rm -f "$log.rc"
     t=$(( $(date +%s) - start ))
     summary="$summary
   $s: $verdict in ${t} s"
+    [ -n "${why:-}" ] && summary="$summary
+$why"
     note "scenario $s $verdict in ${t} s"
 done
 echo "=== Molecule scenarios:$summary"
