@@ -13,7 +13,7 @@ short_description: Read the IPVS table, counters, timeouts, sync daemons and con
 version_added: 0.1.0
 description:
   - Reads Linux Virtual Server state with C(ipvsadm) without changing anything. It never loads
-    the C(ip_vs) kernel module: without it, RV(ipvs_loaded) is V(false) and nothing else is read.
+    the C(ip_vs) kernel module; without it, RV(ipvs_loaded) is V(false) and nothing else is read.
   - Each part named in O(gather) costs one C(ipvsadm) call, except V(table) which costs two
     (C(-S -n) for the configuration, C(-L -n --thresholds) for thresholds and connection counts).
 author: lvs.cluster contributors (!UNKNOWN)

@@ -109,6 +109,25 @@ def test_reconfigure_under_load(step):
 HOSTS = ("director", "rs1", "rs2", "rs3", "rs4")  # the managed hosts
 
 
+def test_the_removed_service_left_no_vip_unit_or_arp_setting():
+    """The last step took the DR service out: its VIP, boot units and the DR real
+    servers' ARP settings went with it; the NAT service's VIP stays."""
+    unit = f"/etc/systemd/system/lvs-vip-{DR_VIP}.service"
+    director = host("director")
+    addresses = director.check_output("ip -o addr show")
+    assert f" {NAT_VIP}/32 " in addresses and f" {DR_VIP}/" not in addresses
+    assert not director.file(unit).exists
+    assert director.file("/var/lib/lvs-cluster/director-vips").content_string == f"{NAT_VIP}\n"
+    for name in DR_RS:
+        rs = host(name)
+        assert f" {DR_VIP}/" not in rs.check_output("ip -o addr show"), name
+        left = rs.run("ls /etc/systemd/system /etc/systemd/system/multi-user.target.wants "
+                      "/etc/sysctl.d /var/lib/lvs-cluster 2>/dev/null").stdout
+        assert "lvs-vip-" not in left and "lvs-realserver" not in left and "realserver_dr" not in left, f"{name}: {left}"
+        for key in ("all.arp_ignore", "all.arp_announce", "lo.arp_ignore", "eth0.arp_announce"):
+            assert rs.check_output(f"sysctl -n net.ipv4.conf.{key}") == "0", f"{name}: {key}"
+
+
 def test_reboot_restores_everything_without_ansible():
     before = {name: snapshot(name) for name in HOSTS}
     took = reboot(HOSTS)
