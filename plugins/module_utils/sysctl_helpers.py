@@ -54,6 +54,16 @@ def render_conf(header, values):
     return '\n'.join(lines) + '\n'
 
 
+def parse_conf(text):
+    """{key: value} of a sysctl.d file's "key = value" lines."""
+    values = {}
+    for line in (text or '').splitlines():
+        key, sep, value = line.partition('=')
+        if sep and not line.lstrip().startswith(('#', ';')):
+            values[key.strip()] = value.strip()
+    return values
+
+
 def read_file(path):
     try:
         with open(path) as handle:

@@ -54,9 +54,12 @@ options:
     type: int
   state:
     description:
-      - V(present) applies the values. V(absent) removes the persisted file and resets
-        C(arp_ignore) and C(arp_announce) to the kernel default V(0); C(rp_filter) and
-        C(proxy_arp) are left as they are.
+      - V(present) applies the values. Its first run records in the header of O(persist_file) the
+        value each key had before.
+      - V(absent) puts every recorded key back to that value and removes O(persist_file). Keys without a
+        record (a file of 0.1) go to the kernel default V(0) for C(arp_ignore) and C(arp_announce), and
+        C(rp_filter) and C(proxy_arp) are left as they are. Without O(persist_file) there is nothing of
+        this module's to undo, and nothing changes.
     type: str
     choices: [present, absent]
     default: present
@@ -130,6 +133,21 @@ RESERVED_ARP_IGNORE = (4, 5, 6, 7)
 LIMITS = {'arp_ignore': 8, 'arp_announce': 2, 'rp_filter': 2, 'proxy_arp': 1}
 
 
+# The value of each key before the first run changed it, in the persisted
+# file's header: state=absent puts them back.
+FOUND = 'Found before: '
+
+
+def found_before(text):
+    """{key: value} recorded in a persisted file's header."""
+    found = {}
+    for line in (text or '').splitlines():
+        if line.startswith('# ' + FOUND):
+            key, _sep, value = line[len('# ' + FOUND):].partition(' = ')
+            found[key.strip()] = value.strip()
+    return found
+
+
 def desired_values(params):
     """Ordered [(key, value)] the run must enforce; validates ranges first."""
     for name, high in LIMITS.items():
@@ -199,6 +217,13 @@ def main():
             if rc != 0 or not sh.interface_exists('tunl0'):
                 module.fail_json(msg='cannot create tunl0 with "modprobe ipip": %s' % err.strip())
 
+    old_file = sh.read_file(params['persist_file'])
+    found = found_before(old_file)
+    if not present:
+        # put back what the first run found; arp_* without a record go to the kernel default
+        values = [(key, found.get(key, value)) for key, value in values]
+        values += [(key, value) for key, value in found.items() if key not in dict(values)]
+        values = [(key, value) for key, value in values if sh.read_value(key) is not None and old_file is not None]
     before = dict((key, sh.read_value(key)) for key, _v in values)
     changed_keys = [key for key, value in values if before[key] != value]
     if present:
@@ -206,11 +231,16 @@ def main():
         if missing:
             module.fail_json(msg='kernel setting %s does not exist' % missing[0])
 
-    old_file = sh.read_file(params['persist_file'])
     new_file = None
     if present and params['persist']:
+        # the first value seen of each key is kept, unless this file set it (a file of 0.1)
+        ours = set(sh.parse_conf(old_file)) if old_file else set()
+        for key, _value in values:
+            if key not in found and key not in ours and before[key] is not None:
+                found[key] = before[key]
         header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.'
                   % params['mode']]
+        header += ['%s%s = %s' % (FOUND, key, value) for key, value in sorted(found.items())]
         new_file = sh.render_conf(header, values)
     file_changed = new_file != old_file
 

@@ -109,9 +109,11 @@ def test_reconfigure_under_load(step):
 HOSTS = ("director", "rs1", "rs2", "rs3", "rs4")  # the managed hosts
 
 
-def test_the_removed_service_left_no_vip_unit_or_arp_setting():
-    """The last step took the DR service out: its VIP, boot units and the DR real
-    servers' ARP settings went with it; the NAT service's VIP stays."""
+def test_what_left_the_model_left_the_hosts():
+    """rs2 and rs4 left their services at step 3, and the DR service left at
+    step 6: the VIPs, boot units and the DR real servers' ARP settings went with
+    them, and rs2's replies no longer go via the director (its network has no
+    gateway: no default route, as before the collection); the NAT VIP stays."""
     unit = f"/etc/systemd/system/lvs-vip-{DR_VIP}.service"
     director = host("director")
     addresses = director.check_output("ip -o addr show")
@@ -126,6 +128,11 @@ def test_the_removed_service_left_no_vip_unit_or_arp_setting():
         assert "lvs-vip-" not in left and "lvs-realserver" not in left and "realserver_dr" not in left, f"{name}: {left}"
         for key in ("all.arp_ignore", "all.arp_announce", "lo.arp_ignore", "eth0.arp_announce"):
             assert rs.check_output(f"sysctl -n net.ipv4.conf.{key}") == "0", f"{name}: {key}"
+    rs2 = host("rs2")
+    assert rs2.check_output("ip route show default") == ""
+    left = rs2.run("ls /etc/systemd/system /etc/systemd/system/multi-user.target.wants /var/lib/lvs-cluster").stdout
+    assert "lvs-nat-routes" not in left and "realserver_nat" not in left, left
+    assert "default via 203.0.113.2 " in host("rs1").check_output("ip route show default") + " "
 
 
 def test_reboot_restores_everything_without_ansible():

@@ -110,3 +110,30 @@ def test_validation(proc, args, field):
         run_module(arp_sysctl, args, FakeHost())
     assert err.value.args[0]['field'] == field
     assert value(proc, 'all', 'arp_ignore') == '0'
+
+
+def test_absent_puts_back_what_the_first_run_found(proc):
+    conf = proc / 'sysctl.d' / '90-lvs-realserver-tun.conf'
+    (proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'eth0' / 'arp_ignore').write_text(u'2\n')
+    tunl0 = proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'tunl0'
+    tunl0.mkdir()
+    (tunl0 / 'rp_filter').write_text(u'1\n')
+    (proc / 'net' / 'tunl0').mkdir()
+    args = dict(mode='tun', interfaces=['eth0'], arp_ignore=1, rp_filter=0, persist_file=str(conf))
+    run_module(arp_sysctl, args, FakeHost())
+    assert value(proc, 'eth0', 'rp_filter') == '0' and value(proc, 'eth0', 'arp_ignore') == '1'
+    assert '# Found before: net.ipv4.conf.eth0.arp_ignore = 2\n' in conf.read_text()
+    assert '# Found before: net.ipv4.conf.all.rp_filter = 2\n' in conf.read_text()
+    # a second run keeps the first record, not its own values
+    run_module(arp_sysctl, dict(args, arp_ignore=3), FakeHost())
+    assert '# Found before: net.ipv4.conf.eth0.arp_ignore = 2\n' in conf.read_text()
+    checked = run_module(arp_sysctl, dict(args, state='absent'), FakeHost(), check_mode=True)
+    assert value(proc, 'eth0', 'arp_ignore') == '3' and conf.exists()
+    result = run_module(arp_sysctl, dict(args, state='absent'), FakeHost())
+    assert checked['changed_keys'] == result['changed_keys']
+    for iface, key, was in (('eth0', 'arp_ignore', '2'), ('all', 'arp_ignore', '0'),
+                            ('all', 'rp_filter', '2'), ('eth0', 'rp_filter', '2'), ('tunl0', 'rp_filter', '1'),
+                            ('all', 'arp_announce', '0')):
+        assert value(proc, iface, key) == was, (iface, key)
+    assert not conf.exists()
+    assert run_module(arp_sysctl, dict(args, state='absent'), FakeHost())['changed'] is False
