@@ -21,9 +21,9 @@ options:
       - The fields are described in the C(lvs.cluster.director) role (C(ansible-doc -t role
         lvs.cluster.director)).
       - "Keys of each item: C(name), C(state), C(protocol), C(address), C(port), C(fwmark), C(family),
-        C(vips), C(scheduler), C(scheduler_flags), C(persistent), C(persistence_timeout),
-        C(persistence_netmask), C(persistence_engine), C(one_packet), C(forwarding), C(health_check),
-        C(sorry_server), C(quorum), C(hysteresis), C(inhibit_on_failure), C(real_servers)."
+        C(vips), C(ports), C(protocols), C(match), C(scheduler), C(scheduler_flags), C(persistent),
+        C(persistence_timeout), C(persistence_netmask), C(persistence_engine), C(one_packet), C(forwarding),
+        C(health_check), C(sorry_server), C(quorum), C(hysteresis), C(inhibit_on_failure), C(real_servers)."
     type: list
     elements: dict
     required: true

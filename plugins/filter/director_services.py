@@ -16,7 +16,7 @@ description:
   - A real server given by C(host) gets that inventory host's address - its C(lvs_address), else
     its C(ansible_host) when that is an IP address, else its C(ansible_default_ipv4) fact.
   - A real server without C(forwarding) gets its service's C(forwarding), else V(nat).
-  - The model-only key C(vips) (VIPs of fwmark services, for the real servers) is dropped.
+  - The model-only keys of fwmark services (C(vips), C(ports), C(protocols), C(match)) are dropped.
 extends_documentation_fragment:
   - lvs.cluster.model
 positional: hostvars

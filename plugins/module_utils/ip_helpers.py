@@ -94,6 +94,17 @@ def unit_place(text):
     return (match.group(1), int(match.group(2)), match.group(3)) if match else None
 
 
+_MADE_RE = re.compile(r'^ExecStart=-\S+ (?:link add (\S+) type (dummy)|(ipip))$', re.M)
+
+
+def unit_made(text):
+    """('dummy', name) or ('ipip', 'tunl0') when a unit of unit_text creates or brings up its interface."""
+    match = _MADE_RE.search(text or '')
+    if not match:
+        return None
+    return ('dummy', match.group(1)) if match.group(2) else ('ipip', 'tunl0')
+
+
 def device_unit(interface):
     """systemd's device unit of a network interface (systemd-escape --path, enough for ifnames)."""
     escaped = ''.join(c if c.isalnum() or c in ':_.' else '\\x%02x' % ord(c) for c in interface)

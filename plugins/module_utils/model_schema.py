@@ -37,6 +37,20 @@ HA_REAL_SERVER = [
     Option('inhibit_on_failure', 'bool', KEEPALIVED + 'Overrides the service\'s O(inhibit_on_failure).'),
 ]
 
+# The traffic a fwmark service takes: the director role marks it (nftables).
+MARKING = [
+    Option('ports', 'list', [
+        'Ports of the traffic a fwmark service takes: to its O(vips), over O(protocols). The director role '
+        'writes the nftables rules that mark it (docs/fwmark.md).',
+        'Without O(ports) and O(match) the collection writes no marking rule: the firewall marks the traffic.'],
+        elements='int'),
+    Option('protocols', 'list', 'Protocols of the traffic given by O(ports) (default V([tcp])).',
+           elements='str', choices=list(sx.PROTOCOLS)),
+    Option('match', 'str', 'An nftables match for the traffic of a fwmark service, instead of O(vips), O(ports) '
+           'and O(protocols), for example V(ip daddr 198.51.100.0/28 tcp dport 8000-8099).'),
+]
+MARKING_NAMES = frozenset(['vips'] + [o.name for o in MARKING])
+
 HOST = Option('host', 'str', 'An inventory host: its address is its C(lvs_address), else its C(ansible_host) '
               'when that is an IP address, else its default IPv4 address. Give O(host) or O(address).')
 REAL_SERVER = [HOST, s.find(s.DEST_OPTIONS, 'address').replace(
@@ -50,7 +64,7 @@ SERVICE = [
 ] + s.SERVICE_KEY + [
     Option('vips', 'list', 'VIPs of a fwmark service, carried by the director and its DR or TUN real servers.',
            elements='str'),
-] + s.SERVICE_OPTIONS + [
+] + MARKING + s.SERVICE_OPTIONS + [
     s.FORWARDING.replace(doc='Forwarding method of the real servers of this service that do not state their '
                          'own.', default=sx.DEFAULT_FORWARDING),
 ] + HA_SERVICE + [

@@ -224,8 +224,12 @@ def main():
         values = [(key, found.get(key, value)) for key, value in values]
         values += [(key, value) for key, value in found.items() if key not in dict(values)]
         values = [(key, value) for key, value in values if sh.read_value(key) is not None and old_file is not None]
-    before = dict((key, sh.read_value(key)) for key, _v in values)
-    changed_keys = [key for key, value in values if before[key] != value]
+    # a key set before and no longer asked for goes back to what the first run found
+    restore = [(key, value) for key, value in sorted(found.items())
+               if present and key not in dict(values) and sh.read_value(key) is not None]
+    applied = values + restore
+    before = dict((key, sh.read_value(key)) for key, _v in applied)
+    changed_keys = [key for key, value in applied if before[key] != value]
     if present:
         missing = [key for key in changed_keys if before[key] is None and '.tunl0.' not in key]
         if missing:
@@ -235,6 +239,7 @@ def main():
     if present and params['persist']:
         # the first value seen of each key is kept, unless this file set it (a file of 0.1)
         ours = set(sh.parse_conf(old_file)) if old_file else set()
+        found = dict((key, value) for key, value in found.items() if key not in dict(restore))
         for key, _value in values:
             if key not in found and key not in ours and before[key] is not None:
                 found[key] = before[key]
@@ -245,7 +250,7 @@ def main():
     file_changed = new_file != old_file
 
     if not module.check_mode:
-        for key, value in values:
+        for key, value in applied:
             if key in changed_keys:
                 try:
                     sh.write_value(key, value)
@@ -258,13 +263,13 @@ def main():
                 sh.write_file_atomic(module, params['persist_file'], new_file)
 
     result = dict(changed=bool(changed_keys or file_changed or commands),
-                  sysctls=dict(values), changed_keys=changed_keys,
+                  sysctls=dict(applied), changed_keys=changed_keys,
                   persist_file=params['persist_file'])
     if module._diff:
         result['diff'] = [
             dict(before_header='kernel', after_header='kernel',
-                 before=''.join('%s = %s\n' % (k, before[k]) for k, _v in values if before[k] is not None),
-                 after=''.join('%s = %s\n' % (k, v) for k, v in values)),
+                 before=''.join('%s = %s\n' % (k, before[k]) for k, _v in applied if before[k] is not None),
+                 after=''.join('%s = %s\n' % (k, v) for k, v in applied)),
             dict(before_header=params['persist_file'], after_header=params['persist_file'],
                  before=old_file or '', after=new_file or ''),
         ]

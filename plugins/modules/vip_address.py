@@ -64,7 +64,8 @@ options:
     type: path
     default: /etc/systemd/system
 notes:
-  - Removing an address does not delete a dummy interface, which may carry other addresses.
+  - When the last address leaves a dummy interface that this module created for it, or C(tunl0) that it
+    brought up, the dummy is deleted and C(tunl0) set down (the boot unit records what it made).
   - The address is only managed on O(interface); the module warns when it is found elsewhere.
 seealso:
   - module: lvs.cluster.arp_sysctl
@@ -280,6 +281,15 @@ def main():
     keep = [p for p, lbl in have if p == prefix and (params['label'] is None or (lbl or iface) == params['label'])]
     if present and not keep:
         commands.append(iph.addr_argv(ip, 'add', address, prefix, iface, params['label']))
+    # An interface this VIP's unit created (a dummy) or brought up (tunl0) goes
+    # with the VIP when it carries nothing else.
+    leaving = set(c[-1] for c in commands if c[1:3] == ['addr', 'del'])
+    for kind_made, made in filter(None, map(iph.unit_made, unit_texts)):
+        others = [a for a, _p, _l in iph.addresses(links.get(made, {})) if a != address
+                  and not ipaddress.ip_address(a).is_link_local]
+        if made in leaving and made in links and not others:
+            commands.append([ip, 'link', 'del', made] if kind_made == 'dummy'
+                            else [ip, 'link', 'set', 'dev', made, 'down'])
     elsewhere = [n for n, _p, _l in iph.find_address(links, address) if n != iface]
     if present and elsewhere:
         module.warn('%s is also configured on %s' % (address, ', '.join(sorted(elsewhere))))

@@ -18,6 +18,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
+from ansible_collections.lvs.cluster.plugins.plugin_utils import fwmark as fw
 
 # Read by the keepalived engine only (plugin_utils/keepalived.py); the static
 # engine has no health checker, so director_services drops them.
@@ -95,7 +96,7 @@ def director_services(model, hostvars, field='lvs_virtual_services'):
     out = []
     for index, svc, rss in services(model, field):
         item = dict((k, v) for k, v in svc.items()
-                    if k not in ('vips', 'real_servers') and k not in HA_SERVICE_KEYS)
+                    if k != 'real_servers' and k not in ms.MARKING_NAMES and k not in HA_SERVICE_KEYS)
         item['forwarding'] = forwarding_of(svc, {}, '%s[%d]' % (field, index))
         real_servers = []
         for _rindex, rs, rfield in rss:
@@ -186,6 +187,7 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
             raise AnsibleFilterError(str(exc))
         if typed.get('state') == 'absent':
             continue
+        fw.rules(typed, sfield)
         try:
             service = v.build_service(dict(typed, scheduler=typed.get('scheduler')))
             service = v.validate_service(service.resolve(), flag_names=typed.get('scheduler_flags'))
@@ -216,3 +218,19 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
         except v.ValidationError as exc:
             raise AnsibleFilterError(str(exc))
     return model
+
+
+def fwmark_rules(model, field='lvs_virtual_services'):
+    """The nft -f text marking the traffic of the model's fwmark services ('' when none)."""
+    marked = []
+    for index, svc, _rss in services(model, field):
+        sfield = '%s[%d]' % (field, index)
+        try:
+            typed = v.typed_item(svc, ms.SERVICE, sfield)
+        except v.ValidationError as exc:
+            raise AnsibleFilterError(str(exc))
+        if typed.get('state') != 'absent':
+            found = fw.rules(typed, sfield)
+            if found:
+                marked.append((typed['fwmark'], found))
+    return fw.ruleset(marked)

@@ -54,5 +54,23 @@ def test_director_dr_settings_and_persistence():
     assert sysctl("director", "net.ipv4.vs.conntrack") == "0"  # no NAT: no tracking
     assert sysctl("director", "net.ipv4.vs.expire_nodest_conn") == "1"
     saved = director.file("/etc/ipvsadm.rules").content_string
-    assert saved.strip() == director.check_output("ipvsadm -S -n").strip()
+    assert sorted(saved.split("\n")) == sorted(director.check_output("ipvsadm -S -n").split("\n") + [""])
     assert director.service("ipvsadm").is_enabled
+
+
+MARKED = "198.51.100.103"
+
+
+def test_the_fwmark_service_takes_its_two_ports_marked_by_the_director():
+    director = host("director")
+    rule = f"ip daddr {MARKED} tcp dport {{ 80, 8080 }} meta mark set 0x00000007"
+    assert rule in director.check_output("nft list table inet lvs_cluster")
+    assert "-A -f 7 -s sh -b sh-port" in director.check_output("ipvsadm -S -n")
+    assert director.file("/etc/systemd/system/multi-user.target.wants/lvs-fwmark.service").is_symlink
+    for port in (80, 8080):
+        # sh-port hashes the source port too: one client's connections reach both
+        counts = requests(MARKED, 20, port=port)
+        print(f"fwmark 7, port {port}: {dict(counts)}")
+        assert set(counts) == {"rs1", "rs2"}
+    # a port the service does not list is not marked: nothing takes it
+    assert host("client").run(f"curl -sS -m 3 http://{MARKED}:8081/").rc != 0

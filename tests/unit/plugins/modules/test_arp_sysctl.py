@@ -127,6 +127,12 @@ def test_absent_puts_back_what_the_first_run_found(proc):
     # a second run keeps the first record, not its own values
     run_module(arp_sysctl, dict(args, arp_ignore=3), FakeHost())
     assert '# Found before: net.ipv4.conf.eth0.arp_ignore = 2\n' in conf.read_text()
+    # an interface no longer listed gets its values back, and leaves the record
+    dropped = run_module(arp_sysctl, dict(args, arp_ignore=3, interfaces=[]), FakeHost())
+    assert 'net.ipv4.conf.eth0.arp_ignore' in dropped['changed_keys']
+    assert value(proc, 'eth0', 'arp_ignore') == '2' and value(proc, 'eth0', 'rp_filter') == '2'
+    assert 'eth0' not in conf.read_text()
+    run_module(arp_sysctl, dict(args, arp_ignore=3), FakeHost())
     checked = run_module(arp_sysctl, dict(args, state='absent'), FakeHost(), check_mode=True)
     assert value(proc, 'eth0', 'arp_ignore') == '3' and conf.exists()
     result = run_module(arp_sysctl, dict(args, state='absent'), FakeHost())

@@ -183,3 +183,37 @@ def test_validation(tmp_path, args, field):
         run_module(vip_address, args, h)
     assert err.value.args[0]['field'] == field
     assert changes(h) == []
+
+
+def _host_with(ifname, address, prefix):
+    import json
+    links = json.loads(fixture_text('ip_addr_show.json'))
+    for link in links:
+        if link['ifname'] == ifname:
+            link['flags'] = link.get('flags', []) + ['UP']
+            link.setdefault('addr_info', []).append(dict(family='inet', local=address, prefixlen=prefix))
+    if ifname not in [link['ifname'] for link in links]:
+        links.append(dict(ifname=ifname, flags=['UP'], addr_info=[dict(family='inet', local=address, prefixlen=prefix)]))
+    return FakeHost(canned={SHOW: (0, json.dumps(links), '')})
+
+
+@pytest.mark.parametrize('interface,kind,last', [
+    ('lvs0', 'dummy', '/usr/sbin/ip link del lvs0'),
+    ('tunl0', 'ipip', '/usr/sbin/ip link set dev tunl0 down'),
+])
+def test_the_last_vip_takes_the_interface_its_unit_made(tmp_path, interface, kind, last):
+    args = dict(address='10.0.0.9', interface=interface, interface_type=kind, persist=True, unit_dir=str(tmp_path))
+    run_module(vip_address, args, host())
+    gone = run_module(vip_address, dict(args, state='absent'), _host_with(interface, '10.0.0.9', 32))
+    assert gone['commands'] == ['/usr/sbin/ip addr del 10.0.0.9/32 dev %s' % interface, last]
+    # an interface that carries another address stays
+    (tmp_path / 'x').mkdir()
+    run_module(vip_address, dict(args, unit_dir=str(tmp_path / 'x')), host())
+    h = _host_with(interface, '10.0.0.9', 32)
+    import json
+    links = json.loads(h.canned[SHOW][1])
+    next(link for link in links if link['ifname'] == interface)['addr_info'].append(
+        dict(family='inet', local='10.0.0.10', prefixlen=32))
+    h.canned[SHOW] = (0, json.dumps(links), '')
+    kept = run_module(vip_address, dict(args, state='absent', unit_dir=str(tmp_path / 'x')), h)
+    assert kept['commands'] == ['/usr/sbin/ip addr del 10.0.0.9/32 dev %s' % interface]

@@ -66,3 +66,48 @@ def test_errors_name_the_item(model, hostvars, message):
 def test_dr_fwmark_without_vips_is_refused():
     with pytest.raises(AnsibleFilterError):
         dm.realserver_assignments([dict(fwmark=1, real_servers=[dict(host='rs1', forwarding='dr')])], 'rs1')
+
+
+FWMARK = dict(name='web', fwmark=7, vips=['198.51.100.100', '198.51.100.101'], ports=[443, 80], scheduler='sh',
+              scheduler_flags=['sh-port'], forwarding='dr', real_servers=[dict(address='198.51.100.11')])
+
+
+def test_fwmark_rules_mark_the_listed_traffic_in_the_collection_s_own_table():
+    text = dm.fwmark_rules([FWMARK, dict(fwmark=8, family='ipv6', vips=['2001:db8::1'], ports=[53],
+                                         protocols=['udp', 'tcp']),
+                            dict(fwmark=9, match='ip saddr 192.0.2.0/24 tcp dport 8000-8099'),
+                            dict(fwmark=10, vips=['198.51.100.102']),  # marked by the user's firewall
+                            dict(FWMARK, fwmark=11, state='absent'),
+                            dict(address='198.51.100.100', port=80)])
+    lines = text.splitlines()
+    assert lines[3:6] == ['table inet lvs_cluster', 'delete table inet lvs_cluster', 'table inet lvs_cluster {']
+    assert [line.strip() for line in lines if 'meta mark set' in line] == [
+        'ip daddr { 198.51.100.100, 198.51.100.101 } tcp dport { 80, 443 } meta mark set 7',
+        'ip6 daddr 2001:db8::1 tcp dport 53 meta mark set 8',
+        'ip6 daddr 2001:db8::1 udp dport 53 meta mark set 8',
+        'ip saddr 192.0.2.0/24 tcp dport 8000-8099 meta mark set 9']
+    assert dm.fwmark_rules([dict(fwmark=10, vips=['198.51.100.102'])]) == ''
+    assert dm.fwmark_rules([]) == ''
+    # the table gets the ipvs_table shape without the marking keys
+    assert 'ports' not in dm.director_services([FWMARK], {})[0]
+
+
+@pytest.mark.parametrize('change,field', [
+    (dict(fwmark=None, address='198.51.100.100', port=80), 'ports'),
+    (dict(match='tcp dport 80'), 'match'),
+    (dict(ports=[], protocols=['udp']), 'protocols'),
+    (dict(ports=[0]), 'ports'),
+    (dict(vips=[]), 'ports'),
+    (dict(vips=['2001:db8::1']), 'vips'),
+    (dict(ports=None, match='tcp dport 80; flush ruleset'), 'match'),
+    (dict(ports=None, match='tcp dport 80 accept'), 'match'),
+    (dict(ports=None, match='tcp dport { 80'), 'match'),
+    (dict(protocols=['icmp']), 'protocols'),
+])
+def test_bad_marking_is_refused_naming_the_field(change, field):
+    svc = dict(FWMARK, **change)
+    svc = dict((k, val) for k, val in svc.items() if val is not None)
+    for check in (dm.check_model, dm.fwmark_rules):
+        with pytest.raises(AnsibleFilterError) as err:
+            check([svc]) if check is dm.fwmark_rules else check([svc], {})
+        assert str(err.value).startswith('lvs_virtual_services[0].%s' % field), str(err.value)
