@@ -39,10 +39,10 @@ _value:
     table inet lvs_cluster
     delete table inet lvs_cluster
     table inet lvs_cluster {
-    	chain prerouting {
-    		type filter hook prerouting priority mangle; policy accept;
-    		ip daddr 198.51.100.100 tcp dport { 80, 443 } meta mark set 7
-    	}
+        chain prerouting {
+            type filter hook prerouting priority mangle; policy accept;
+            ip daddr 198.51.100.100 tcp dport { 80, 443 } meta mark set 7
+        }
     }
 '''
 
