@@ -132,6 +132,12 @@ def ansible_playbook(playbook, *args, as_json=False):
     if as_json:
         run.json = json.loads(run.stdout)
         print(run.stderr[-2000:])
+        # a failed run says where: each failed task's host and message
+        for play in run.json.get("plays", []):
+            for item in play["tasks"]:
+                for name, result in item["hosts"].items():
+                    if result.get("failed") and not result.get("ignore_errors"):
+                        print(f"FAILED {name}: {item['task']['name']}: {str(result.get('msg'))[:500]}")
     else:
         print(run.stdout[-3000:], run.stderr[-2000:])
     return run
