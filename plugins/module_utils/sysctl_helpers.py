@@ -86,3 +86,81 @@ def write_file_atomic(module, path, content, mode=0o644):
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+# The value of each key before the first run changed it, in the owned file's
+# header: state=absent (or a key no longer asked for) puts it back.
+FOUND = 'Found before: '
+
+
+def found_before(text):
+    """{key: value} recorded in an owned file's header."""
+    found = {}
+    for line in (text or '').splitlines():
+        if line.startswith('# ' + FOUND):
+            key, _sep, value = line[len('# ' + FOUND):].partition(' = ')
+            found[key.strip()] = value.strip()
+    return found
+
+
+def plan_owned(values, old_file, present, persist, header, defaults=()):
+    """Plan the sysctls a module owns through one sysctl.d file.
+
+    values: [(key, value)] asked for (present). defaults: [(key, value)] for
+    keys without a record when absent (a file of 0.1). Returns (applied,
+    before, changed_keys, new_file): applied is what to write live, in order;
+    new_file the file's new text, None to remove it.
+    """
+    found = found_before(old_file)
+    if present:
+        # a key set before and no longer asked for goes back to what the first run found
+        restore = [(key, value) for key, value in sorted(found.items())
+                   if key not in dict(values) and read_value(key) is not None]
+        applied = list(values) + restore
+    elif old_file is None:
+        applied, restore = [], []  # nothing of this file's to undo
+    else:
+        applied = [(key, found.get(key, value)) for key, value in defaults]
+        applied += [(key, value) for key, value in sorted(found.items()) if key not in dict(applied)]
+        applied = [(key, value) for key, value in applied if read_value(key) is not None]
+        restore = []
+    before = dict((key, read_value(key)) for key, _v in applied)
+    changed_keys = [key for key, value in applied if before[key] != value]
+    new_file = None
+    if present and persist:
+        # the first value seen of each key is kept, unless this file set it (a file of 0.1)
+        ours = set(parse_conf(old_file))
+        kept = dict((key, value) for key, value in found.items() if key not in dict(restore))
+        for key, _value in values:
+            if key not in kept and key not in ours and before[key] is not None:
+                kept[key] = before[key]
+        new_file = render_conf(list(header) + ['%s%s = %s' % (FOUND, key, value) for key, value in sorted(kept.items())],
+                               values)
+    return applied, before, changed_keys, new_file
+
+
+def apply_owned(module, path, applied, changed_keys, old_file, new_file):
+    """Write the changed keys live, then the file (or remove it). Nothing in check mode."""
+    if module.check_mode:
+        return
+    for key, value in applied:
+        if key in changed_keys:
+            try:
+                write_value(key, value)
+            except (IOError, OSError) as exc:
+                module.fail_json(msg='cannot set %s: %s' % (key, exc), changed_keys=changed_keys)
+    if new_file != old_file:
+        if new_file is None:
+            os.unlink(path)
+        else:
+            write_file_atomic(module, path, new_file)
+
+
+def owned_diff(path, applied, before, old_file, new_file):
+    """Diff mode: the kernel's values and the file, before and after."""
+    return [
+        dict(before_header='kernel', after_header='kernel',
+             before=''.join('%s = %s\n' % (k, before[k]) for k, _v in applied if before[k] is not None),
+             after=''.join('%s = %s\n' % (k, v) for k, v in applied)),
+        dict(before_header=path, after_header=path, before=old_file or '', after=new_file or ''),
+    ]

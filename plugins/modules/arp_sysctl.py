@@ -133,21 +133,6 @@ RESERVED_ARP_IGNORE = (4, 5, 6, 7)
 LIMITS = {'arp_ignore': 8, 'arp_announce': 2, 'rp_filter': 2, 'proxy_arp': 1}
 
 
-# The value of each key before the first run changed it, in the persisted
-# file's header: state=absent puts them back.
-FOUND = 'Found before: '
-
-
-def found_before(text):
-    """{key: value} recorded in a persisted file's header."""
-    found = {}
-    for line in (text or '').splitlines():
-        if line.startswith('# ' + FOUND):
-            key, _sep, value = line[len('# ' + FOUND):].partition(' = ')
-            found[key.strip()] = value.strip()
-    return found
-
-
 def desired_values(params):
     """Ordered [(key, value)] the run must enforce; validates ranges first."""
     for name, high in LIMITS.items():
@@ -218,61 +203,22 @@ def main():
                 module.fail_json(msg='cannot create tunl0 with "modprobe ipip": %s' % err.strip())
 
     old_file = sh.read_file(params['persist_file'])
-    found = found_before(old_file)
-    if not present:
-        # put back what the first run found; arp_* without a record go to the kernel default
-        values = [(key, found.get(key, value)) for key, value in values]
-        values += [(key, value) for key, value in found.items() if key not in dict(values)]
-        values = [(key, value) for key, value in values if sh.read_value(key) is not None and old_file is not None]
-    # a key set before and no longer asked for goes back to what the first run found
-    restore = [(key, value) for key, value in sorted(found.items())
-               if present and key not in dict(values) and sh.read_value(key) is not None]
-    applied = values + restore
-    before = dict((key, sh.read_value(key)) for key, _v in applied)
-    changed_keys = [key for key, value in applied if before[key] != value]
+    header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.' % params['mode']]
+    # absent: arp_* without a record go to the kernel default (desired_values gives 0)
+    applied, before, changed_keys, new_file = sh.plan_owned(
+        values if present else [], old_file, present, params['persist'], header, defaults=values)
     if present:
         missing = [key for key in changed_keys if before[key] is None and '.tunl0.' not in key]
         if missing:
             module.fail_json(msg='kernel setting %s does not exist' % missing[0])
-
-    new_file = None
-    if present and params['persist']:
-        # the first value seen of each key is kept, unless this file set it (a file of 0.1)
-        ours = set(sh.parse_conf(old_file)) if old_file else set()
-        found = dict((key, value) for key, value in found.items() if key not in dict(restore))
-        for key, _value in values:
-            if key not in found and key not in ours and before[key] is not None:
-                found[key] = before[key]
-        header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.'
-                  % params['mode']]
-        header += ['%s%s = %s' % (FOUND, key, value) for key, value in sorted(found.items())]
-        new_file = sh.render_conf(header, values)
     file_changed = new_file != old_file
-
-    if not module.check_mode:
-        for key, value in applied:
-            if key in changed_keys:
-                try:
-                    sh.write_value(key, value)
-                except (IOError, OSError) as exc:
-                    module.fail_json(msg='cannot set %s: %s' % (key, exc), changed_keys=changed_keys)
-        if file_changed:
-            if new_file is None:
-                os.unlink(params['persist_file'])
-            else:
-                sh.write_file_atomic(module, params['persist_file'], new_file)
+    sh.apply_owned(module, params['persist_file'], applied, changed_keys, old_file, new_file)
 
     result = dict(changed=bool(changed_keys or file_changed or commands),
                   sysctls=dict(applied), changed_keys=changed_keys,
                   persist_file=params['persist_file'])
     if module._diff:
-        result['diff'] = [
-            dict(before_header='kernel', after_header='kernel',
-                 before=''.join('%s = %s\n' % (k, before[k]) for k, _v in applied if before[k] is not None),
-                 after=''.join('%s = %s\n' % (k, v) for k, v in applied)),
-            dict(before_header=params['persist_file'], after_header=params['persist_file'],
-                 before=old_file or '', after=new_file or ''),
-        ]
+        result['diff'] = sh.owned_diff(params['persist_file'], applied, before, old_file, new_file)
     module.exit_json(**result)
 
 

@@ -49,7 +49,7 @@ def test_director_persistence():
     assert 'AUTO="true"' in director.file("/etc/default/ipvsadm").content_string
     assert director.service("ipvsadm").is_enabled
     conf = director.file("/etc/sysctl.d/90-lvs-director.conf").content_string
-    for line in ("net.ipv4.ip_forward=1", "net.ipv4.vs.conntrack=1", "net.ipv4.vs.expire_nodest_conn=1"):
+    for line in ("net.ipv4.ip_forward = 1", "net.ipv4.vs.conntrack = 1", "net.ipv4.vs.expire_nodest_conn = 1"):
         assert line in conf
     assert director.file("/etc/modules-load.d/lvs-director.conf").content_string.strip() == "ip_vs"
     units = director.check_output("ls /etc/systemd/system/multi-user.target.wants/")

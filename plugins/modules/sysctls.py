@@ -1,0 +1,124 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: sysctls
+short_description: Kernel parameters owned through one sysctl.d file, put back as found when they go
+version_added: 0.2.0
+description:
+  - Sets kernel parameters live (C(/proc/sys)) and in one file under C(/etc/sysctl.d/) that this
+    module owns, so that they hold after a reboot.
+  - The first run records in the file's header the value each key had before. A key that leaves
+    O(values) goes back to that value at once; O(state=absent) puts every recorded key back and
+    removes the file. What the module never set is never touched.
+  - Uses no C(sysctl) binary and no Python package beyond the standard library.
+author: lvs.cluster contributors (!UNKNOWN)
+options:
+  values:
+    description:
+      - Keys in dotted form (V(net.ipv4.ip_forward)) and their values. A per-interface key of an
+        interface with a dot in its name takes a slash (V(net.ipv4.conf.eth0/100.rp_filter)).
+      - Every key must exist in C(/proc/sys) (a module's keys appear once it is loaded).
+    type: dict
+    default: {}
+  file:
+    description: The sysctl.d file this module owns for these keys.
+    type: path
+    required: true
+  state:
+    description:
+      - V(present) applies O(values). V(absent) puts back what the first run found and removes O(file);
+        without O(file) there is nothing to undo and nothing changes.
+    type: str
+    choices: [present, absent]
+    default: present
+seealso:
+  - module: lvs.cluster.arp_sysctl
+attributes:
+  diff_mode:
+    details: Shows the values in the kernel and the file before and after.
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
+  - lvs.cluster.attributes
+'''
+
+EXAMPLES = r'''
+- name: Forwarding and the IPVS settings of a director
+  lvs.cluster.sysctls:
+    file: /etc/sysctl.d/90-lvs-director.conf
+    values:
+      net.ipv4.ip_forward: 1
+      net.ipv4.vs.expire_nodest_conn: 1
+
+- name: Put them back as they were
+  lvs.cluster.sysctls:
+    file: /etc/sysctl.d/90-lvs-director.conf
+    state: absent
+'''
+
+RETURN = r'''
+sysctls:
+  description: The keys written (or that would be) and their values, the ones put back included.
+  returned: always
+  type: dict
+  sample:
+    net.ipv4.ip_forward: "1"
+changed_keys:
+  description: Keys whose live value was (or would be) changed.
+  returned: always
+  type: list
+  elements: str
+  sample: [net.ipv4.ip_forward]
+'''
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
+
+_KEY_RE = re.compile(r'^[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+$')
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            values=dict(type='dict', default={}),
+            file=dict(type='path', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+        ),
+        supports_check_mode=True)
+    params = module.params
+    present = params['state'] == 'present'
+    values = []
+    for key in sorted(params['values']) if present else []:
+        value = params['values'][key]
+        if not _KEY_RE.match(key) or '..' in key:
+            module.fail_json(msg='values: %r is not a sysctl key' % key, field='values')
+        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
+            module.fail_json(msg='values.%s: give a number or a string, got %r' % (key, value), field='values')
+        value = ' '.join(str(value).split())
+        if sh.read_value(key) is None:
+            module.fail_json(msg='values.%s: no such kernel setting (%s)' % (key, sh.key_to_path(key)),
+                             field='values')
+        values.append((key, value))
+
+    old_file = sh.read_file(params['file'])
+    header = ['Managed by lvs.cluster.sysctls; local changes will be overwritten.']
+    applied, before, changed_keys, new_file = sh.plan_owned(values, old_file, present, True, header)
+    sh.apply_owned(module, params['file'], applied, changed_keys, old_file, new_file)
+    result = dict(changed=bool(changed_keys) or new_file != old_file, sysctls=dict(applied),
+                  changed_keys=changed_keys)
+    if module._diff:
+        result['diff'] = sh.owned_diff(params['file'], applied, before, old_file, new_file)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
