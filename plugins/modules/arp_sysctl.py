@@ -122,8 +122,6 @@ persist_file:
   sample: /etc/sysctl.d/90-lvs-cluster.conf
 '''
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
