@@ -170,6 +170,18 @@ def _address_of(rs, hostvars, field):
         return None
 
 
+def _present(model, field):
+    """Yield (field name, typed service, service, real servers) of the services not marked absent."""
+    for index, svc, rss in services(model, field):
+        sfield = '%s[%d]' % (field, index)
+        try:
+            typed = v.typed_item(svc, ms.SERVICE, sfield)
+        except v.ValidationError as exc:
+            raise AnsibleFilterError(str(exc))
+        if typed.get('state') != 'absent':
+            yield sfield, typed, svc, rss
+
+
 def check_model(model, hostvars=None, field='lvs_virtual_services'):
     """Every field of the model, checked as the modules would, before any host is touched.
 
@@ -179,14 +191,7 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
     if model is None:
         return []
     keys = {}
-    for index, svc, rss in services(model, field):
-        sfield = '%s[%d]' % (field, index)
-        try:
-            typed = v.typed_item(svc, ms.SERVICE, sfield)
-        except v.ValidationError as exc:
-            raise AnsibleFilterError(str(exc))
-        if typed.get('state') == 'absent':
-            continue
+    for sfield, typed, svc, rss in _present(model, field):
         fw.rules(typed, sfield)
         try:
             service = v.build_service(dict(typed, scheduler=typed.get('scheduler')))
@@ -223,14 +228,8 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
 def fwmark_rules(model, field='lvs_virtual_services'):
     """The nft -f text marking the traffic of the model's fwmark services ('' when none)."""
     marked = []
-    for index, svc, _rss in services(model, field):
-        sfield = '%s[%d]' % (field, index)
-        try:
-            typed = v.typed_item(svc, ms.SERVICE, sfield)
-        except v.ValidationError as exc:
-            raise AnsibleFilterError(str(exc))
-        if typed.get('state') != 'absent':
-            found = fw.rules(typed, sfield)
-            if found:
-                marked.append((typed['fwmark'], found))
+    for sfield, typed, _svc, _rss in _present(model, field):
+        found = fw.rules(typed, sfield)
+        if found:
+            marked.append((typed['fwmark'], found))
     return fw.ruleset(marked)
