@@ -86,7 +86,12 @@ def test_reload_with_a_changed_weight_dropped_nothing():
         now = host(name).check_output("systemctl show --value --property=MainPID keepalived")
         assert before == now.strip(), f"{name}: keepalived restarted ({before} -> {now}), not reloaded"
         assert "-r 198.51.100.11:80 -g -w 2" in table(name)
-    assert_ratio(requests(VIP, 30), {"rs1": 2, "rs2": 1}, tolerance=2)
+    # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
+    # a starved CPU) would mix two schedulers, so say who held the VIP
+    holders = vip_holders()
+    counts = requests(VIP, 30)
+    print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
+    assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
 
 
 def test_failed_real_server_is_masked_and_returns():
@@ -167,7 +172,12 @@ def test_master_returns_and_takes_the_vip_back():
     while vip_holders() != ["director1"]:
         assert time.monotonic() < deadline, f"VIP holders {vip_holders()}"
         time.sleep(0.5)
-    assert_ratio(requests(VIP, 30), {"rs1": 2, "rs2": 1}, tolerance=2)
+    # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
+    # a starved CPU) would mix two schedulers, so say who held the VIP
+    holders = vip_holders()
+    counts = requests(VIP, 30)
+    print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
+    assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
 
 
 def test_switch_back_to_static_removes_keepalived():
