@@ -70,19 +70,23 @@ def addr_argv(ip, action, address, prefix, interface, label=None):
     return argv
 
 
+def _escaped(address):
+    """The address as it appears in a unit name (':' and anything odd as '_')."""
+    return re.sub(r'[^A-Za-z0-9_.-]', '_', address.replace(':', '_'))
+
+
 def unit_name(address):
     """Systemd unit name for one VIP, e.g. lvs-vip-10.0.0.1.service.
 
     Named for the address alone: a VIP moved to another interface or prefix
     rewrites its one unit, which records where the address was (unit_place).
     """
-    return 'lvs-vip-%s.service' % re.sub(r'[^A-Za-z0-9_.-]', '_', address.replace(':', '_'))
+    return 'lvs-vip-%s.service' % _escaped(address)
 
 
 def legacy_unit_re(address):
     """Names of 0.1 units, lvs-vip-<interface>-<address>-<prefix>.service, for one address."""
-    safe = re.escape(re.sub(r'[^A-Za-z0-9_.-]', '_', address.replace(':', '_')))
-    return re.compile(r'^lvs-vip-[A-Za-z0-9_.-]+-%s-\d{1,3}\.service$' % safe)
+    return re.compile(r'^lvs-vip-[A-Za-z0-9_.-]+-%s-\d{1,3}\.service$' % re.escape(_escaped(address)))
 
 
 _PLACE_RE = re.compile(r'^ExecStop=-\S+ addr del (\S+)/(\d+) dev (\S+)', re.M)

@@ -112,19 +112,26 @@ def plan_owned(values, old_file, present, persist, header, defaults=()):
     new_file the file's new text, None to remove it.
     """
     found = found_before(old_file)
+    live = {}
+
+    def current(key):  # each key read from /proc/sys once
+        if key not in live:
+            live[key] = read_value(key)
+        return live[key]
+
     if present:
         # a key set before and no longer asked for goes back to what the first run found
         restore = [(key, value) for key, value in sorted(found.items())
-                   if key not in dict(values) and read_value(key) is not None]
+                   if key not in dict(values) and current(key) is not None]
         applied = list(values) + restore
     elif old_file is None:
         applied, restore = [], []  # nothing of this file's to undo
     else:
         applied = [(key, found.get(key, value)) for key, value in defaults]
         applied += [(key, value) for key, value in sorted(found.items()) if key not in dict(applied)]
-        applied = [(key, value) for key, value in applied if read_value(key) is not None]
+        applied = [(key, value) for key, value in applied if current(key) is not None]
         restore = []
-    before = dict((key, read_value(key)) for key, _v in applied)
+    before = dict((key, current(key)) for key, _v in applied)
     changed_keys = [key for key, value in applied if before[key] != value]
     new_file = None
     if present and persist:
