@@ -15,10 +15,12 @@ description:
   - Adds or removes one IPv4 or IPv6 address on C(lo), a dummy interface (created when missing),
     C(tunl0) (the C(ipip) module is loaded and the link set up) or an existing interface, with
     C(ip) from iproute2.
-  - With O(persist=true) a oneshot systemd unit C(lvs-vip-<interface>-<address>-<prefix>.service)
-    is written to O(unit_dir) and enabled by a symlink in C(multi-user.target.wants), so no
-    C(systemctl) call and no running systemd is needed (works in containers). Its C(ExecStart)
-    lines are plain C(ip)/C(modprobe) argv lists; no shell or Python runs at boot.
+  - With O(persist=true) a oneshot systemd unit C(lvs-vip-<address>.service) is written to
+    O(unit_dir) and enabled by a symlink in C(multi-user.target.wants), as C(systemctl enable) does, so
+    no running systemd is needed (works in containers); C(systemctl daemon-reload) follows where systemd
+    manages O(unit_dir). Its C(ExecStart) lines are plain C(ip)/C(modprobe) argv lists; no shell or
+    Python runs at boot. Its C(ExecStop) records where the address is, so a VIP moved to another
+    interface or prefix rewrites its one unit and leaves the old place.
 author: lvs.cluster contributors (!UNKNOWN)
 options:
   address:

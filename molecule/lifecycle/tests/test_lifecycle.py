@@ -1,0 +1,281 @@
+"""One cluster through eight versions of the model, applied by site.yml.
+
+For each version: `--check --diff` first, which must change nothing (every
+host's state and lsmod identical) and predict which hosts change; then the
+real run; then each host's state must equal exactly what the version implies,
+again after every host restarts; traffic through each VIP of the version is
+answered, by the expected real servers, and the VIPs that left are not.
+
+The expected state is written out here, by hand, over what the scenario
+created (captured before the first version): nothing of the collection's code
+computes it. tests/state.py reads a host's state as sorted lines. Version 8,
+the empty model, must give back exactly what the scenario created. The tests
+run in file order.
+"""
+import concurrent.futures
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from lvs_verify import ansible_playbook, host, reboot  # noqa: E402
+
+SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
+STATE = Path(__file__).resolve().parent / "state.py"
+HOSTS = ("director", "rs1", "rs2", "rs3", "rs4")  # the managed hosts
+NAT_VIP, DR_VIP, TUN_VIP, MARK_VIP = "198.51.100.100", "198.51.100.101", "198.51.100.102", "198.51.100.103"
+ADDRESS = {"rs1": "203.0.113.11", "rs2": "198.51.100.12", "rs3": "198.51.100.13", "rs4": "198.51.100.14"}
+UNITS = "/etc/systemd/system"
+
+# --- The versions: what site.yml is given --------------------------------------
+
+NAT = dict(name="web-nat", address=NAT_VIP, port=80, scheduler="wrr", forwarding="nat",
+           real_servers=[dict(host="rs1")])
+DR = dict(name="web-dr", address=DR_VIP, port=80, scheduler="wrr", forwarding="dr",
+          real_servers=[dict(host="rs2"), dict(host="rs4")])
+TUN = dict(name="web-tun", address=TUN_VIP, port=80, scheduler="wrr", forwarding="tun",
+           real_servers=[dict(host="rs3")])
+MARK = dict(name="web-mark", fwmark=7, vips=[MARK_VIP], ports=[80, 8080], scheduler="sh",
+            scheduler_flags=["sh-port"], forwarding="dr",
+            real_servers=[dict(host="rs2"), dict(host="rs3", forwarding="tun")])
+ON_DUMMY = dict(director_vip_interface="lvs0", director_vip_interface_type="dummy")
+
+
+def on_eth0(*vips):
+    return dict(director_vip_interface="eth0", director_vips=[f"{vip}/24" for vip in vips])
+
+
+DR_THRESHOLDS = dict(DR, real_servers=[dict(host="rs2", u_threshold=100, l_threshold=50), dict(host="rs4")])
+TUN_THRESHOLDS = dict(TUN, real_servers=[dict(host="rs3", u_threshold=200, l_threshold=100)])
+DR_WITHOUT_RS4 = dict(DR_THRESHOLDS, real_servers=DR_THRESHOLDS["real_servers"][:1])
+
+VERSIONS = [
+    ("NAT and DR services", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR])),
+    ("a TUN service added", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR, TUN])),
+    ("the NAT service marked absent", dict(ON_DUMMY, lvs_virtual_services=[dict(NAT, state="absent"), DR, TUN])),
+    ("the VIPs moved from lvs0/32 to eth0/24", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR, TUN])),
+    ("connection thresholds", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_THRESHOLDS, TUN_THRESHOLDS])),
+    ("rs4 out of every service", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS])),
+    ("a fwmark service over two ports, sh-port",
+     dict(on_eth0(DR_VIP, TUN_VIP, MARK_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS, MARK])),
+    ("the empty model", dict(lvs_virtual_services=[])),
+]
+
+# --- What each version implies, per host ------------------------------------------
+
+
+def unit(vip):
+    return [f"file {UNITS}/lvs-vip-{vip}.service", f"file {UNITS}/multi-user.target.wants/lvs-vip-{vip}.service"]
+
+
+def sysctl_file(path, values):
+    return [f"file {path}"] + [f"setting {path} {key} = {value}" for key, value in values.items()] \
+        + [f"sysctl {key} {value}" for key, value in values.items()]
+
+
+def state_folder(*records):
+    return ["file /var/lib/lvs-cluster"] + [f"file /var/lib/lvs-cluster/{r}" for r in records]
+
+
+def dr_server(vips):
+    arp = {f"net.ipv4.conf.{i}.{k}": v for i in ("all", "lo", "eth0") for k, v in (("arp_ignore", 1), ("arp_announce", 2))}
+    return ([f"addr lo {vip}/32" for vip in vips] + sum((unit(vip) for vip in vips), [])
+            + sysctl_file("/etc/sysctl.d/90-lvs-realserver-dr.conf", arp) + state_folder("realserver_dr"))
+
+
+def tun_server(vips):
+    arp = {f"net.ipv4.conf.{i}.{k}": v for i in ("all", "eth0", "tunl0")
+           for k, v in (("arp_ignore", 1), ("arp_announce", 2), ("rp_filter", 0))}
+    return ([f"addr tunl0 {vip}/32" for vip in vips] + sum((unit(vip) for vip in vips), [])
+            + ["link tunl0 ipip up", "file /etc/modules-load.d/lvs-realserver-tun.conf",
+               "setting /etc/modules-load.d/lvs-realserver-tun.conf ipip"]
+            + sysctl_file("/etc/sysctl.d/90-lvs-realserver-tun.conf", arp) + state_folder("realserver_tun"))
+
+
+def nat_server():
+    return (["route default via 203.0.113.2 dev eth0", f"file {UNITS}/lvs-nat-routes.service",
+             f"file {UNITS}/multi-user.target.wants/lvs-nat-routes.service"] + state_folder("realserver_nat"))
+
+
+def director(rules, vips, nat=False, marked=False):
+    """rules: `ipvsadm -S -n` lines, thresholds (-x/-y) at the end of a real server's;
+    vips: (interface, vip, prefix)."""
+    vs = {"net.ipv4.vs.conntrack": 1 if nat else 0, "net.ipv4.vs.expire_nodest_conn": 1,
+          "net.ipv4.vs.expire_quiescent_template": 1, "net.ipv4.vs.conn_reuse_mode": 1}
+    if nat:
+        vs["net.ipv4.ip_forward"] = 1
+    lines = []
+    for rule in rules:
+        saved, _, thresholds = rule.partition(" -x ")
+        lines += [f"ipvs {saved}", f"setting /etc/ipvsadm.rules {rule}"]
+        if thresholds:
+            words = saved.split()
+            service = ("FWM " + words[2]) if words[1] == "-f" else ("TCP " + words[2])
+            lines.append(f"threshold {service} {words[4]} -x {thresholds}")
+    for iface, vip, prefix in vips:
+        lines += [f"addr {iface} {vip}/{prefix}"] + unit(vip)
+    if any(iface == "lvs0" for iface, _v, _p in vips):
+        # a new interface's settings: the container's defaults
+        lines += ["link lvs0 dummy up"] + [f"sysctl net.ipv4.conf.lvs0.{k} 0" for k in ("arp_ignore", "arp_announce", "rp_filter")]
+    lines += ["file /etc/ipvsadm.rules", 'setting /etc/default/ipvsadm AUTO="true"',
+              "file /etc/modules-load.d/lvs-director.conf", "setting /etc/modules-load.d/lvs-director.conf ip_vs"]
+    lines += sysctl_file("/etc/sysctl.d/90-lvs-director.conf", vs)
+    lines += state_folder("director-engine", "director-vips", "director-services")
+    if marked:
+        lines += ["file /etc/lvs-cluster", "file /etc/lvs-cluster/fwmark.nft", f"file {UNITS}/lvs-fwmark.service",
+                  f"file {UNITS}/multi-user.target.wants/lvs-fwmark.service"]
+        lines += ["nft " + line for line in MARK_RULESET]
+    return lines
+
+
+MARK_RULESET = """table inet lvs_cluster {
+chain prerouting {
+type filter hook prerouting priority mangle; policy accept;
+ip daddr 198.51.100.103 tcp dport { 80, 8080 } meta mark set 0x00000007
+}
+}""".splitlines()
+
+
+def rs_rule(service, name, flag, weight=1, port=80, thresholds=""):
+    return f"-a {service} -r {ADDRESS[name]}:{port} {flag} -w {weight}" + thresholds
+
+
+NAT_RULES = ["-A -t 198.51.100.100:80 -s wrr", rs_rule("-t 198.51.100.100:80", "rs1", "-m")]
+DR_RULES = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g"),
+            rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
+TUN_RULES = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i")]
+DR_X = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g", thresholds=" -x 100 -y 50"),
+        rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
+TUN_X = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i", thresholds=" -x 200 -y 100")]
+MARK_RULES = ["-A -f 7 -s sh -b sh-port", rs_rule("-f 7", "rs2", "-g", port=0), rs_rule("-f 7", "rs3", "-i", port=0)]
+DUMMY = [("lvs0", NAT_VIP, 32), ("lvs0", DR_VIP, 32)]
+ETH0 = [("eth0", DR_VIP, 24), ("eth0", TUN_VIP, 24)]
+
+# Per version: each host's additions to what the scenario created (sysctl
+# lines replace that key's), then (VIP, port) -> who answers, and what is silent.
+EXPECTED = [
+    (dict(director=director(NAT_RULES + DR_RULES, DUMMY, nat=True), rs1=nat_server(),
+          rs2=dr_server([DR_VIP]), rs4=dr_server([DR_VIP])),
+     {(NAT_VIP, 80): {"rs1"}, (DR_VIP, 80): {"rs2", "rs4"}}, [TUN_VIP]),
+    (dict(director=director(NAT_RULES + DR_RULES + TUN_RULES, DUMMY + [("lvs0", TUN_VIP, 32)], nat=True),
+          rs1=nat_server(), rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
+     {(NAT_VIP, 80): {"rs1"}, (DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, []),
+    (dict(director=director(DR_RULES + TUN_RULES, [("lvs0", DR_VIP, 32), ("lvs0", TUN_VIP, 32)]),
+          rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
+     {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
+    (dict(director=director(DR_RULES + TUN_RULES, ETH0),
+          rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
+     {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
+    (dict(director=director(DR_X + TUN_X, ETH0),
+          rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
+     {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
+    (dict(director=director(DR_X[:2] + TUN_X, ETH0), rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP])),
+     {(DR_VIP, 80): {"rs2"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
+    (dict(director=director(DR_X[:2] + TUN_X + MARK_RULES, ETH0 + [("eth0", MARK_VIP, 24)], marked=True),
+          rs2=dr_server([DR_VIP, MARK_VIP]), rs3=tun_server([TUN_VIP, MARK_VIP])),
+     {(DR_VIP, 80): {"rs2"}, (TUN_VIP, 80): {"rs3"}, (MARK_VIP, 80): {"rs2", "rs3"}, (MARK_VIP, 8080): {"rs2", "rs3"}},
+     [NAT_VIP]),
+    ({}, {}, [NAT_VIP, DR_VIP, TUN_VIP, MARK_VIP]),
+]
+
+CREATED = {}  # each host as the scenario created it
+FIGURES = []
+
+
+def state(name):
+    return host(name).check_output("python3 /usr/local/lib/lvs-lab/state.py").splitlines()
+
+
+def states():
+    """Every managed host's state, read side by side."""
+    with concurrent.futures.ThreadPoolExecutor(len(HOSTS)) as pool:
+        return dict(zip(HOSTS, pool.map(state, HOSTS)))
+
+
+def key(line):
+    """Lines that hold one value of one thing: a sysctl, a link's state, Debian's AUTO setting."""
+    if line.startswith(("sysctl ", "link ")):
+        return line.split()[:2]
+    if line.startswith("setting /etc/default/ipvsadm AUTO="):
+        return line.split("=")[0]
+    return line
+
+
+def expected(name, additions):
+    """What the scenario created, with the version's additions (a line replaces the one of its key)."""
+    keys = {str(key(line)) for line in additions}
+    return sorted(set([line for line in CREATED[name] if str(key(line)) not in keys] + additions))
+
+
+def compare(name, got, want, when):
+    missing = [line for line in want if line not in got]
+    extra = [line for line in got if line not in want]
+    assert not missing and not extra, (f"{name} {when}:\n  missing: " + "\n  missing: ".join(missing)
+                                       + "\n  not expected: " + "\n  not expected: ".join(extra))
+
+
+def answers(vip, port, count):
+    """Who answered each of `count` requests (FAILED when none)."""
+    out = host("client").check_output(
+        f"for i in $(seq {count}); do curl -sS -m 2 http://{vip}:{port}/ 2>/dev/null || echo FAILED; done")
+    return out.split()
+
+
+def test_what_the_scenario_created():
+    for name in HOSTS:
+        subprocess.run(["podman", "cp", str(STATE), f"{name}:/usr/local/lib/lvs-lab/state.py"], check=True)
+    CREATED.update(states())
+    assert any(line.startswith("sysctl net.ipv4.conf.all.arp_ignore ") for line in CREATED["rs2"])
+
+
+@pytest.mark.parametrize("version", range(len(VERSIONS)), ids=[v[0] for v in VERSIONS])
+def test_version(version):
+    name, extra = VERSIONS[version]
+    additions, served, silent = EXPECTED[version]
+    extra = json.dumps(extra)
+    before = states()
+    lsmod = {h: host(h).check_output("lsmod 2>/dev/null || cat /proc/modules") for h in HOSTS}
+    began = time.monotonic()
+    check = ansible_playbook(SITE, "-e", extra, "--check", "--diff", as_json=True)
+    checked = time.monotonic() - began
+    assert check.returncode == 0
+    after = states()
+    for h in HOSTS:
+        compare(h, after[h], before[h], "after --check")
+        assert host(h).check_output("lsmod 2>/dev/null || cat /proc/modules") == lsmod[h], f"{h}: modules loaded"
+    began = time.monotonic()
+    run = ansible_playbook(SITE, "-e", extra, "--diff", as_json=True)
+    ran = time.monotonic() - began
+    assert run.returncode == 0
+    predicted = {h for h, s in check.json["stats"].items() if s["changed"]}
+    changed = {h for h, s in run.json["stats"].items() if s["changed"]}
+    assert predicted == changed, f"check mode predicted changes on {sorted(predicted)}, the run changed {sorted(changed)}"
+    want = {h: expected(h, additions.get(h, [])) for h in HOSTS}
+    got = states()
+    for h in HOSTS:
+        compare(h, got[h], want[h], f"after version {version + 1} ({name})")
+    took = reboot(HOSTS)
+    got = states()
+    for h in HOSTS:
+        compare(h, got[h], want[h], f"after version {version + 1} ({name}) and a restart")
+    for (vip, port), servers in served.items():
+        got = answers(vip, port, 6)
+        assert "FAILED" not in got and set(got) <= servers, f"{vip}:{port} answered {got}, expected {servers}"
+        assert len(servers) == 1 or vip == MARK_VIP or set(got) == servers, f"{vip}:{port}: {got}, not all of {servers}"
+    for vip in silent:
+        assert answers(vip, 80, 1) == ["FAILED"], f"{vip} answers, but left the model"
+    FIGURES.append(f"version {version + 1} ({name}): changed {sorted(changed)}, "
+                   f"{sum(len(w) for w in want.values())} state lines equal; check {checked:.0f} s, run {ran:.0f} s, "
+                   f"restart {took:.0f} s")
+    print(FIGURES[-1])
+
+
+def test_the_empty_model_left_the_hosts_as_created():
+    got = states()
+    for h in HOSTS:
+        compare(h, got[h], CREATED[h], "after the empty model")
+    print("\n".join(FIGURES))
