@@ -14,6 +14,7 @@ run in file order.
 """
 import concurrent.futures
 import json
+import re
 import subprocess
 import sys
 import time
@@ -111,7 +112,9 @@ def director(rules, vips, nat=False, marked=False):
     lines = []
     for rule in rules:
         saved, _, thresholds = rule.partition(" -x ")
-        lines += [f"ipvs {saved}", f"setting /etc/ipvsadm.rules {rule}"]
+        # ipvsadm -S leaves thresholds out; the rules restored at boot have them after the weight
+        restored = re.sub(r"(-w [0-9]+)", r"\1 -x " + thresholds, saved, count=1) if thresholds else saved
+        lines += [f"ipvs {saved}", f"setting /etc/ipvsadm.rules {restored}"]
         if thresholds:
             words = saved.split()
             service = ("FWM " + words[2]) if words[1] == "-f" else ("TCP " + words[2])
@@ -141,7 +144,9 @@ ip daddr 198.51.100.103 tcp dport { 80, 8080 } meta mark set 0x00000007
 
 
 def rs_rule(service, name, flag, weight=1, port=80, thresholds=""):
-    return f"-a {service} -r {ADDRESS[name]}:{port} {flag} -w {weight}" + thresholds
+    """A real server's line of `ipvsadm -S -n` (ipvsadm 1.31 names the tunnel type), then its thresholds."""
+    return f"-a {service} -r {ADDRESS[name]}:{port} {flag} -w {weight}" + (" --tun-type ipip" if flag == "-i" else "") \
+        + thresholds
 
 
 NAT_RULES = ["-A -t 198.51.100.100:80 -s wrr", rs_rule("-t 198.51.100.100:80", "rs1", "-m")]
