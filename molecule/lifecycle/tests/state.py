@@ -6,7 +6,7 @@ the IPVS rules with their thresholds, addresses, routes, dummy and tunnel
 links, the ARP/rp_filter/forwarding/IPVS sysctls, the nftables ruleset, and
 the files where the collection could leave something (sysctl.d,
 modules-load.d, units, its state folders, the ipvsadm rules and defaults),
-with the settings they hold. Nothing here knows what the collection writes:
+with the settings they hold, and the loaded kernel modules. Nothing here knows what the collection writes:
 it reads the host.
 """
 import glob
@@ -88,5 +88,11 @@ def files():
     return lines
 
 
+def modules():
+    """The loaded kernel modules (what lsmod lists)."""
+    with open('/proc/modules') as f:
+        return ['module ' + line.split()[0] for line in f]
+
+
 if __name__ == '__main__':
-    print('\n'.join(sorted(set(ipvs() + network() + sysctls() + files()))))
+    print('\n'.join(sorted(set(ipvs() + network() + sysctls() + files() + modules()))))
