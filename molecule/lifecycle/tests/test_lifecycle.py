@@ -1,17 +1,20 @@
-"""One cluster through eight versions of the model, applied by site.yml.
+"""One cluster through eight versions of the model, applied by site.yml, under load.
 
-For each version: `--check --diff` first, which must change nothing (every
-host's state and lsmod identical) and predict which hosts change, and the
-table's exact ipvsadm commands and diff; then the
-real run; then each host's state must equal exactly what the version implies,
-again after every host restarts; traffic through each VIP of the version is
-answered, by the expected real servers, and the VIPs that left are not.
+For each version:
+- `--check --diff` first: it changes nothing (every host's state, the loaded
+  modules included, identical) and predicts which hosts change, and the table's
+  exact ipvsadm commands and diff;
+- the real run, while the client streams 10 requests a second (a new connection
+  each) to every VIP that stays through the change: not one may fail;
+- then each host's state equals exactly what the version implies, and again
+  after every host restarts; each VIP of the version is answered by the
+  expected real servers, and the VIPs that left are not.
 
 The expected state is written out here, by hand, over what the scenario
 created (captured before the first version): nothing of the collection's code
-computes it. tests/state.py reads a host's state as sorted lines. Version 8,
-the empty model, must give back exactly what the scenario created. The tests
-run in file order.
+computes it. tests/state.py reads a host's state as sorted lines. Another
+tool's service on the director is never touched. Version 8, the empty model,
+gives back each host as the scenario created it. The tests run in file order.
 """
 import concurrent.futures
 import json
@@ -24,7 +27,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import ansible_playbook, host, reboot, task_result  # noqa: E402
+from lvs_verify import (ansible_playbook, check_output, pids, reboot, start_load, stop_load,  # noqa: E402
+                        summary, task_result)
 
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 STATE = Path(__file__).resolve().parent / "state.py"
@@ -32,6 +36,7 @@ HOSTS = ("director", "rs1", "rs2", "rs3", "rs4")  # the managed hosts
 NAT_VIP, DR_VIP, TUN_VIP, MARK_VIP = "198.51.100.100", "198.51.100.101", "198.51.100.102", "198.51.100.103"
 ADDRESS = {"rs1": "203.0.113.11", "rs2": "198.51.100.12", "rs3": "198.51.100.13", "rs4": "198.51.100.14"}
 UNITS = "/etc/systemd/system"
+FOREIGN = "-A -t 198.51.100.2:8080 -s rr"  # another tool's service: never the collection's
 
 # --- The versions: what site.yml is given --------------------------------------
 
@@ -39,8 +44,15 @@ NAT = dict(name="web-nat", address=NAT_VIP, port=80, scheduler="wrr", forwarding
            real_servers=[dict(host="rs1")])
 DR = dict(name="web-dr", address=DR_VIP, port=80, scheduler="wrr", forwarding="dr",
           real_servers=[dict(host="rs2"), dict(host="rs4")])
+DR_WEIGHTS = dict(DR, real_servers=[dict(host="rs2", weight=3), dict(host="rs4")])
+DR_WLC = dict(DR_WEIGHTS, scheduler="wlc")
+DR_THRESHOLDS = dict(DR_WLC, real_servers=[dict(host="rs2", weight=3, u_threshold=100, l_threshold=50),
+                                           dict(host="rs4")])
+DR_WITHOUT_RS4 = dict(DR_THRESHOLDS, real_servers=DR_THRESHOLDS["real_servers"][:1])
 TUN = dict(name="web-tun", address=TUN_VIP, port=80, scheduler="wrr", forwarding="tun",
            real_servers=[dict(host="rs3")])
+TUN_THRESHOLDS = dict(TUN, persistence_timeout=60,
+                      real_servers=[dict(host="rs3", u_threshold=200, l_threshold=100)])
 MARK = dict(name="web-mark", fwmark=7, vips=[MARK_VIP], ports=[80, 8080], scheduler="sh",
             scheduler_flags=["sh-port"], forwarding="dr",
             real_servers=[dict(host="rs2"), dict(host="rs3", forwarding="tun")])
@@ -51,17 +63,16 @@ def on_eth0(*vips):
     return dict(director_vip_interface="eth0", director_vips=[f"{vip}/24" for vip in vips])
 
 
-DR_THRESHOLDS = dict(DR, real_servers=[dict(host="rs2", u_threshold=100, l_threshold=50), dict(host="rs4")])
-TUN_THRESHOLDS = dict(TUN, real_servers=[dict(host="rs3", u_threshold=200, l_threshold=100)])
-DR_WITHOUT_RS4 = dict(DR_THRESHOLDS, real_servers=DR_THRESHOLDS["real_servers"][:1])
-
 VERSIONS = [
     ("NAT and DR services", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR])),
-    ("a TUN service added", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR, TUN])),
-    ("the NAT service marked absent", dict(ON_DUMMY, lvs_virtual_services=[dict(NAT, state="absent"), DR, TUN])),
-    ("the VIPs moved from lvs0/32 to eth0/24", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR, TUN])),
-    ("connection thresholds", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_THRESHOLDS, TUN_THRESHOLDS])),
-    ("rs4 out of every service", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS])),
+    ("a TUN service added, DR weights changed", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR_WEIGHTS, TUN])),
+    ("the NAT service marked absent, the DR scheduler changed",
+     dict(ON_DUMMY, lvs_virtual_services=[dict(NAT, state="absent"), DR_WLC, TUN])),
+    ("the VIPs moved from lvs0/32 to eth0/24", dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_WLC, TUN])),
+    ("connection thresholds, TUN persistence",
+     dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_THRESHOLDS, TUN_THRESHOLDS])),
+    ("rs4 drained and out of every service",
+     dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS])),
     ("a fwmark service over two ports, sh-port",
      dict(on_eth0(DR_VIP, TUN_VIP, MARK_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS, MARK])),
     ("the empty model", dict(lvs_virtual_services=[])),
@@ -110,7 +121,8 @@ def director(rules, vips, nat=False, marked=False):
           "net.ipv4.vs.expire_quiescent_template": 1, "net.ipv4.vs.conn_reuse_mode": 1}
     if nat:
         vs["net.ipv4.ip_forward"] = 1
-    lines = []
+    # the rules restored at boot: the whole table, the other tool's service included
+    lines = [f"setting /etc/ipvsadm.rules {FOREIGN}"]
     for rule in rules:
         saved, _, thresholds = rule.partition(" -x ")
         # ipvsadm -S leaves thresholds out; the rules restored at boot have them after the weight
@@ -154,27 +166,32 @@ def rs_rule(service, name, flag, weight=1, port=80, thresholds=""):
 NAT_RULES = ["-A -t 198.51.100.100:80 -s wrr", rs_rule("-t 198.51.100.100:80", "rs1", "-m")]
 DR_RULES = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g"),
             rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
-TUN_RULES = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i")]
-DR_X = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g", thresholds=" -x 100 -y 50"),
+DR_3 = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3),
         rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
-TUN_X = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i", thresholds=" -x 200 -y 100")]
+DR_WLC_RULES = ["-A -t 198.51.100.101:80 -s wlc"] + DR_3[1:]
+DR_X = ["-A -t 198.51.100.101:80 -s wlc",
+        rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3, thresholds=" -x 100 -y 50"),
+        rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
+TUN_RULES = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i")]
+TUN_X = ["-A -t 198.51.100.102:80 -s wrr -p 60",
+         rs_rule("-t 198.51.100.102:80", "rs3", "-i", thresholds=" -x 200 -y 100")]
 MARK_RULES = ["-A -f 7 -s sh -b sh-port", rs_rule("-f 7", "rs2", "-g", port=0), rs_rule("-f 7", "rs3", "-i", port=0)]
 DUMMY = [("lvs0", NAT_VIP, 32), ("lvs0", DR_VIP, 32)]
 ETH0 = [("eth0", DR_VIP, 24), ("eth0", TUN_VIP, 24)]
 
-# Per version: each host's additions to what the scenario created (sysctl
-# lines replace that key's), then (VIP, port) -> who answers, and what is silent.
+# Per version: each host's additions to what the scenario created (a sysctl
+# line replaces that key's), then (VIP, port) -> who answers, and what is silent.
 EXPECTED = [
     (dict(director=director(NAT_RULES + DR_RULES, DUMMY, nat=True), rs1=nat_server(),
           rs2=dr_server([DR_VIP]), rs4=dr_server([DR_VIP])),
      {(NAT_VIP, 80): {"rs1"}, (DR_VIP, 80): {"rs2", "rs4"}}, [TUN_VIP]),
-    (dict(director=director(NAT_RULES + DR_RULES + TUN_RULES, DUMMY + [("lvs0", TUN_VIP, 32)], nat=True),
+    (dict(director=director(NAT_RULES + DR_3 + TUN_RULES, DUMMY + [("lvs0", TUN_VIP, 32)], nat=True),
           rs1=nat_server(), rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
      {(NAT_VIP, 80): {"rs1"}, (DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, []),
-    (dict(director=director(DR_RULES + TUN_RULES, [("lvs0", DR_VIP, 32), ("lvs0", TUN_VIP, 32)]),
+    (dict(director=director(DR_WLC_RULES + TUN_RULES, [("lvs0", DR_VIP, 32), ("lvs0", TUN_VIP, 32)]),
           rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
      {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
-    (dict(director=director(DR_RULES + TUN_RULES, ETH0),
+    (dict(director=director(DR_WLC_RULES + TUN_RULES, ETH0),
           rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
      {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
     (dict(director=director(DR_X + TUN_X, ETH0),
@@ -190,11 +207,12 @@ EXPECTED = [
 ]
 
 CREATED = {}  # each host as the scenario created it
+PIDS = {}  # each container's PID 1, for nsenter
 FIGURES = []
 
 
 def state(name):
-    return host(name).check_output("python3 /usr/local/lib/lvs-lab/state.py").splitlines()
+    return check_output(PIDS[name], "python3 /usr/local/lib/lvs-lab/state.py").splitlines()
 
 
 def states():
@@ -212,15 +230,15 @@ def key(line):
     return line
 
 
+def settled(lines):
+    """A state but the loaded modules: a module the collection loaded stays loaded, on purpose."""
+    return [line for line in lines if not line.startswith("module ")]
+
+
 def expected(name, additions):
     """What the scenario created, with the version's additions (a line replaces the one of its key)."""
     keys = {str(key(line)) for line in additions}
     return sorted(set([line for line in settled(CREATED[name]) if str(key(line)) not in keys] + additions))
-
-
-def settled(lines):
-    """A state but the loaded modules: a module the collection loaded stays loaded, on purpose."""
-    return [line for line in lines if not line.startswith("module ")]
 
 
 def compare(name, got, want, when):
@@ -230,31 +248,20 @@ def compare(name, got, want, when):
                                        + "\n  not expected: " + "\n  not expected: ".join(extra))
 
 
-def slowest(run):
-    from datetime import datetime
-    spans = []
-    for play in run.json["plays"]:
-        for item in play["tasks"]:
-            d = item["task"].get("duration", {})
-            if d.get("start") and d.get("end"):
-                t = (datetime.fromisoformat(d["end"].rstrip("Z")) - datetime.fromisoformat(d["start"].rstrip("Z"))).total_seconds()
-                spans.append((t, play["play"]["name"], item["task"]["name"]))
-    print(f"{len(spans)} tasks, {sum(t for t, _p, _n in spans):.0f} s; slowest:")
-    for t, p, n in sorted(spans, reverse=True)[:12]:
-        print(f"  {t:5.1f} s  {p}: {n}")
-
-
 def answers(vip, port, count):
     """Who answered each of `count` requests (FAILED when none)."""
-    out = host("client").check_output(
-        f"for i in $(seq {count}); do curl -sS -m 2 http://{vip}:{port}/ 2>/dev/null || echo FAILED; done")
+    out = check_output(PIDS["client"], f"for i in $(seq {count}); do curl -sS -m 2 http://{vip}:{port}/ 2>/dev/null"
+                                       " || echo FAILED; done")
     return out.split()
 
 
 def test_what_the_scenario_created():
+    PIDS.update(pids(HOSTS + ("client",)))
+    check_output(PIDS["director"], "ipvsadm " + FOREIGN)
     for name in HOSTS:
         subprocess.run(["podman", "cp", str(STATE), f"{name}:/usr/local/lib/lvs-lab/state.py"], check=True)
     CREATED.update(states())
+    assert f"ipvs {FOREIGN}" in CREATED["director"]
     assert any(line.startswith("sysctl net.ipv4.conf.all.arp_ignore ") for line in CREATED["rs2"])
 
 
@@ -271,11 +278,24 @@ def test_version(version):
     after = states()
     for h in HOSTS:
         compare(h, after[h], before[h], "after --check")  # the loaded modules included
+
+    # the VIPs that stay through the change get a stream each
+    previous = {vip for vip, _port in EXPECTED[version - 1][1]} if version else set()
+    steady = sorted({vip for vip, port in served if port == 80} & previous)
+    for vip in steady:
+        start_load("stream", f"/tmp/{vip}.jsonl", "--rate", "10", "--max", "400", url=f"http://{vip}/")
+    time.sleep(2)
     began = time.monotonic()
     run = ansible_playbook(SITE, "-e", extra, "--diff", as_json=True)
     ran = time.monotonic() - began
+    time.sleep(2)
+    streams = {vip: stop_load(f"/tmp/{vip}.jsonl") for vip in steady}
     assert run.returncode == 0
-    slowest(run)
+    for vip, records in streams.items():
+        failed = [r for r in records if not r["ok"]]
+        assert not failed, f"{vip}: {len(failed)} of {len(records)} requests failed, first {failed[:3]}"
+        assert len(records) >= 10 * ran
+
     predicted = {h for h, s in check.json["stats"].items() if s["changed"]}
     changed = {h for h, s in run.json["stats"].items() if s["changed"]}
     assert predicted == changed, f"check mode predicted changes on {sorted(predicted)}, the run changed {sorted(changed)}"
@@ -284,28 +304,37 @@ def test_version(version):
     assert (table_check["changed"], table_check["commands"], table_check.get("diff")) == \
         (table_run["changed"], table_run["commands"], table_run.get("diff")), \
         f"check mode predicted {table_check['commands']}, the run made {table_run['commands']}"
+
     want = {h: expected(h, additions.get(h, [])) for h in HOSTS}
     got = states()
     for h in HOSTS:
         compare(h, settled(got[h]), want[h], f"after version {version + 1} ({name})")
     took = reboot(HOSTS)
+    PIDS.update(pids(HOSTS))
+    if "director" not in additions:
+        # nothing restores the other tool's service at boot once the collection persists no rules
+        want["director"] = [line for line in want["director"] if line != f"ipvs {FOREIGN}"]
     got = states()
     for h in HOSTS:
         compare(h, settled(got[h]), want[h], f"after version {version + 1} ({name}) and a restart")
     for (vip, port), servers in served.items():
         got = answers(vip, port, 6)
         assert "FAILED" not in got and set(got) <= servers, f"{vip}:{port} answered {got}, expected {servers}"
-        assert len(servers) == 1 or vip == MARK_VIP or set(got) == servers, f"{vip}:{port}: {got}, not all of {servers}"
+        if vip in (NAT_VIP, DR_VIP):  # schedulers that spread six requests over every real server
+            assert set(got) == servers, f"{vip}:{port}: {got}, not all of {servers}"
     for vip in silent:
         assert answers(vip, 80, 1) == ["FAILED"], f"{vip} answers, but left the model"
-    FIGURES.append(f"version {version + 1} ({name}): changed {sorted(changed)}, "
+    FIGURES.append(f"version {version + 1} ({name}): changed {sorted(changed)}; "
                    f"{sum(len(w) for w in want.values())} state lines equal; check {checked:.0f} s, run {ran:.0f} s, "
-                   f"restart {took:.0f} s")
+                   f"restart {took:.0f} s; " + "; ".join(f"{vip} {summary(r)}" for vip, r in streams.items()))
     print(FIGURES[-1])
 
 
 def test_the_empty_model_left_the_hosts_as_created():
     got = states()
     for h in HOSTS:
-        compare(h, settled(got[h]), settled(CREATED[h]), "after the empty model")
+        want = settled(CREATED[h])
+        if h == "director":
+            want = [line for line in want if line != f"ipvs {FOREIGN}"]  # see test_version
+        compare(h, settled(got[h]), want, "after the empty model and a restart")
     print("\n".join(FIGURES))
