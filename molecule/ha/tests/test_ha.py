@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, requests,  # noqa: E402
+from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, reboot, requests,  # noqa: E402
                         start_load, stop_load, summary)
 
 VIP = "198.51.100.100"
@@ -178,6 +178,22 @@ def test_master_returns_and_takes_the_vip_back():
     counts = requests(VIP, 30)
     print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
     assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
+
+
+def test_a_restart_restores_what_keepalived_applied():
+    """Both directors restart (no Ansible run): keepalived rebuilds the same
+    table from its configuration and director1 takes the VIP back."""
+    directors = ("director1", "director2")
+    before = {name: sorted(table(name).splitlines()) for name in directors}
+    took = reboot(directors)
+    deadline = time.monotonic() + 30
+    while vip_holders() != ["director1"] or any(sorted(table(n).splitlines()) != before[n] for n in directors):
+        assert time.monotonic() < deadline, (f"VIP holders {vip_holders()}; tables "
+                                             f"{ {n: table(n) for n in directors} }, before {before}")
+        time.sleep(0.5)
+    print(f"restart of both directors: {took:.0f} s, tables identical ({sum(map(len, before.values()))} rules)")
+    assert before["director1"], "keepalived applied no table"
+    assert_ratio(requests(VIP, 30), {"rs1": 2, "rs2": 1}, tolerance=2)
 
 
 def test_switch_back_to_static_removes_keepalived():

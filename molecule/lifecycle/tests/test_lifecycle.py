@@ -13,8 +13,11 @@ For each version:
 The expected state is written out here, by hand, over what the scenario
 created (captured before the first version): nothing of the collection's code
 computes it. tests/state.py reads a host's state as sorted lines. Another
-tool's service on the director is never touched. Version 8, the empty model,
-gives back each host as the scenario created it. The tests run in file order.
+tool's service on the director is never touched (director_purge=all, at the
+end, removes exactly it). Between versions 7 and 8, bad role variables and bad
+models are refused naming the field, and no host changes (tests/refusals.py).
+Version 8, the empty model, gives back each host as the scenario created it.
+The tests run in file order.
 """
 import concurrent.futures
 import json
@@ -27,8 +30,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 from lvs_verify import (ansible_playbook, check_output, pids, reboot, start_load, stop_load,  # noqa: E402
                         summary, task_result)
+import refusals  # noqa: E402
 
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 STATE = Path(__file__).resolve().parent / "state.py"
@@ -46,13 +51,15 @@ DR = dict(name="web-dr", address=DR_VIP, port=80, scheduler="wrr", forwarding="d
           real_servers=[dict(host="rs2"), dict(host="rs4")])
 DR_WEIGHTS = dict(DR, real_servers=[dict(host="rs2", weight=3), dict(host="rs4")])
 DR_WLC = dict(DR_WEIGHTS, scheduler="wlc")
-DR_THRESHOLDS = dict(DR_WLC, real_servers=[dict(host="rs2", weight=3, u_threshold=100, l_threshold=50),
+# Thresholds count active and inactive connections (a closed one stays inactive
+# for minutes): the streams' 10 new connections a second must stay below them.
+DR_THRESHOLDS = dict(DR_WLC, real_servers=[dict(host="rs2", weight=3, u_threshold=3000, l_threshold=2000),
                                            dict(host="rs4")])
 DR_WITHOUT_RS4 = dict(DR_THRESHOLDS, real_servers=DR_THRESHOLDS["real_servers"][:1])
 TUN = dict(name="web-tun", address=TUN_VIP, port=80, scheduler="wrr", forwarding="tun",
            real_servers=[dict(host="rs3")])
 TUN_THRESHOLDS = dict(TUN, persistence_timeout=60,
-                      real_servers=[dict(host="rs3", u_threshold=200, l_threshold=100)])
+                      real_servers=[dict(host="rs3", u_threshold=4000, l_threshold=3000)])
 MARK = dict(name="web-mark", fwmark=7, vips=[MARK_VIP], ports=[80, 8080], scheduler="sh",
             scheduler_flags=["sh-port"], forwarding="dr",
             real_servers=[dict(host="rs2"), dict(host="rs3", forwarding="tun")])
@@ -170,11 +177,11 @@ DR_3 = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2",
         rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
 DR_WLC_RULES = ["-A -t 198.51.100.101:80 -s wlc"] + DR_3[1:]
 DR_X = ["-A -t 198.51.100.101:80 -s wlc",
-        rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3, thresholds=" -x 100 -y 50"),
+        rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3, thresholds=" -x 3000 -y 2000"),
         rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
 TUN_RULES = ["-A -t 198.51.100.102:80 -s wrr", rs_rule("-t 198.51.100.102:80", "rs3", "-i")]
 TUN_X = ["-A -t 198.51.100.102:80 -s wrr -p 60",
-         rs_rule("-t 198.51.100.102:80", "rs3", "-i", thresholds=" -x 200 -y 100")]
+         rs_rule("-t 198.51.100.102:80", "rs3", "-i", thresholds=" -x 4000 -y 3000")]
 MARK_RULES = ["-A -f 7 -s sh -b sh-port", rs_rule("-f 7", "rs2", "-g", port=0), rs_rule("-f 7", "rs3", "-i", port=0)]
 DUMMY = [("lvs0", NAT_VIP, 32), ("lvs0", DR_VIP, 32)]
 ETH0 = [("eth0", DR_VIP, 24), ("eth0", TUN_VIP, 24)]
@@ -265,8 +272,8 @@ def test_what_the_scenario_created():
     assert any(line.startswith("sysctl net.ipv4.conf.all.arp_ignore ") for line in CREATED["rs2"])
 
 
-@pytest.mark.parametrize("version", range(len(VERSIONS)), ids=[v[0] for v in VERSIONS])
-def test_version(version):
+def converge(version):
+    """Version `version` (0-based) through check mode, then for real under load, then a restart."""
     name, extra = VERSIONS[version]
     additions, served, silent = EXPECTED[version]
     extra = json.dumps(extra)
@@ -330,6 +337,56 @@ def test_version(version):
     print(FIGURES[-1])
 
 
+@pytest.mark.parametrize("version", range(len(VERSIONS) - 1), ids=[v[0] for v in VERSIONS[:-1]])
+def test_version(version):
+    converge(version)
+
+
+def test_bad_role_variables_are_refused_naming_the_field_and_change_nothing(tmp_path):
+    before = states()
+    playbook = tmp_path / "bad_inputs.yml"
+    refusals.bad_input_playbook(playbook, VERSIONS[-2][1])
+    run = ansible_playbook(playbook, as_json=True)
+    assert run.returncode == 0
+    outcomes = refusals.refused_inputs(run)
+    for name, refused, msg in outcomes:
+        print(f"{name}: {'refused' if refused else 'NOT REFUSED AS EXPECTED'}: {msg[:300]}")
+    after = states()
+    FIGURES.append(f"bad role variables: {len(outcomes)} tried, {sum(r for _n, r, _m in outcomes)} refused naming "
+                   f"the field, state changed: {'no' if after == before else 'YES'}")
+    print(FIGURES[-1])
+    assert all(refused for _n, refused, _m in outcomes)
+    for h in HOSTS:
+        compare(h, after[h], before[h], "after the bad role variables")
+
+
+def test_bad_models_through_site_yml_change_no_host(tmp_path):
+    before = states()
+    wrong, seconds = [], []
+    for index, (name, bad, field) in enumerate(refusals.BAD_MODELS):
+        extra = tmp_path / f"model{index}.json"
+        extra.write_text(json.dumps({refusals.M: bad}))
+        began = time.monotonic()
+        run = ansible_playbook(SITE, "-e", f"@{extra}", as_json=True)
+        seconds.append(time.monotonic() - began)
+        refused, msg = refusals.refused_model(run, field)
+        print(f"{name}: {'refused' if refused else 'NOT REFUSED AS EXPECTED'}: {msg[:240]}")
+        if not refused:
+            wrong.append(f"{name}: expected a failure naming {field!r} and no change, got {msg[:240]!r}")
+    after = states()
+    FIGURES.append(f"bad models through site.yml: {len(refusals.BAD_MODELS)} tried, "
+                   f"{len(refusals.BAD_MODELS) - len(wrong)} refused naming the field, state of {len(HOSTS)} hosts "
+                   f"changed: {'no' if after == before else 'YES'}, {sum(seconds) / len(seconds):.1f} s a run")
+    print(FIGURES[-1])
+    assert not wrong, "\n".join(wrong)
+    for h in HOSTS:
+        compare(h, after[h], before[h], "after the bad models")
+
+
+def test_the_empty_model():
+    converge(len(VERSIONS) - 1)
+
+
 def test_the_empty_model_left_the_hosts_as_created():
     got = states()
     for h in HOSTS:
@@ -337,4 +394,14 @@ def test_the_empty_model_left_the_hosts_as_created():
         if h == "director":
             want = [line for line in want if line != f"ipvs {FOREIGN}"]  # see test_version
         compare(h, settled(got[h]), want, "after the empty model and a restart")
-    print("\n".join(FIGURES))
+
+
+def test_purge_all_takes_another_tools_service_only_when_asked():
+    """The other tool's service outlived every version; director_purge=all removes exactly it."""
+    check_output(PIDS["director"], "ipvsadm " + FOREIGN)
+    extra = json.dumps({"lvs_virtual_services": [], "director_purge": "all"})
+    run = ansible_playbook(SITE, "-e", extra, "--limit", "lvs_directors", as_json=True)
+    assert run.returncode == 0
+    assert task_result(run, "Converge the IPVS table", "director")["commands"] == ["-D -t 198.51.100.2:8080"]
+    assert check_output(PIDS["director"], "ipvsadm -S -n") == ""
+    print("\n".join(["lifecycle:"] + FIGURES))
