@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """A host's state, as lines in a fixed order (run on the host, standard library only).
 
 What the lifecycle verifier compares after each version and each reboot:

@@ -131,7 +131,7 @@ def director(rules, vips, nat=False, marked=False):
     # the rules restored at boot: the whole table, the other tool's service included
     lines = [f"setting /etc/ipvsadm.rules {FOREIGN}"]
     for rule in rules:
-        saved, _, thresholds = rule.partition(" -x ")
+        saved, _sep, thresholds = rule.partition(" -x ")
         # ipvsadm -S leaves thresholds out; the rules restored at boot have them after the weight
         restored = re.sub(r"(-w [0-9]+)", r"\1 -x " + thresholds, saved, count=1) if thresholds else saved
         lines += [f"ipvs {saved}", f"setting /etc/ipvsadm.rules {restored}"]
