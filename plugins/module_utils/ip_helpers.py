@@ -63,11 +63,38 @@ def find_address(links, address):
     return found
 
 
+# An IPv6 VIP skips duplicate address detection (a VIP that moves must answer
+# at once, not a second later) and is deprecated from the start: the host never
+# picks it as the source of its own packets. Without that, a director sends its
+# tunnelled packets from the VIP, and a real server that carries the VIP drops
+# them as coming from one of its own addresses.
+VIP6_FLAGS = ['nodad', 'preferred_lft', '0']
+
+
 def addr_argv(ip, action, address, prefix, interface, label=None):
     argv = [ip, 'addr', action, '%s/%d' % (address, prefix), 'dev', interface]
     if label:
         argv += ['label', label]
+    if action in ('add', 'replace') and ipaddress.ip_address(address).version == 6:
+        argv += VIP6_FLAGS
     return argv
+
+
+def vip_ready(link, address):
+    """False for an IPv6 VIP still preferred as a source address (added without VIP6_FLAGS)."""
+    for info in link.get('addr_info') or []:
+        if info.get('family') == 'inet6' and 'local' in info \
+                and str(ipaddress.ip_address(info['local'])) == address:
+            return info.get('preferred_life_time') == 0
+    return True
+
+
+# The fallback tunnel devices that a kernel module creates, and that a VIP's
+# unit brings up: tunl0 (IPv4 in IPv4) and ip6tnl0 (IPv6 or IPv4 in IPv6, once
+# its mode is any; the kernel creates it in ip6ip6 mode).
+# interface_type: (device, kernel module)
+TUNNELS = {'ipip': ('tunl0', 'ipip'), 'ip6tnl': ('ip6tnl0', 'ip6_tunnel')}
+IP6TNL_MODE = ['-6', 'tunnel', 'change', 'ip6tnl0', 'mode']
 
 
 def _escaped(address):
@@ -98,15 +125,19 @@ def unit_place(text):
     return (match.group(1), int(match.group(2)), match.group(3)) if match else None
 
 
-_MADE_RE = re.compile(r'^ExecStart=-\S+ (?:link add (\S+) type (dummy)|(ipip))$', re.M)
+_MADE_RE = re.compile(r'^ExecStart=-\S+ (?:link add (\S+) type (dummy)|(ipip|ip6_tunnel))$', re.M)
 
 
 def unit_made(text):
-    """('dummy', name) or ('ipip', 'tunl0') when a unit of unit_text creates or brings up its interface."""
+    """('dummy', name), ('ipip', 'tunl0') or ('ip6tnl', 'ip6tnl0') when a unit of unit_text
+    creates or brings up its interface."""
     match = _MADE_RE.search(text or '')
     if not match:
         return None
-    return ('dummy', match.group(1)) if match.group(2) else ('ipip', 'tunl0')
+    if match.group(2):
+        return ('dummy', match.group(1))
+    kind = [k for k, (_dev, mod) in TUNNELS.items() if mod == match.group(3)][0]
+    return (kind, TUNNELS[kind][0])
 
 
 def device_unit(interface):
@@ -141,8 +172,10 @@ def unit_text(ip, modprobe, interface, interface_type, address, prefix, label=No
         device = device_unit(interface)
         lines += ['BindsTo=%s' % device, 'After=%s' % device]
     lines += ['', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes']
-    if interface_type == 'ipip':
-        lines.append('ExecStart=-%s ipip' % modprobe)
+    if interface_type in TUNNELS:
+        lines.append('ExecStart=-%s %s' % (modprobe, TUNNELS[interface_type][1]))
+    if interface_type == 'ip6tnl':
+        lines.append('ExecStart=%s %s any' % (ip, ' '.join(IP6TNL_MODE)))
     elif interface_type == 'dummy':
         lines.append('ExecStart=-%s link add %s type dummy' % (ip, interface))
     lines.append('ExecStart=%s link set dev %s up' % (ip, interface))

@@ -13,8 +13,13 @@ short_description: Put a virtual IP address on an interface, optionally persiste
 version_added: 0.1.0
 description:
   - Adds or removes one IPv4 or IPv6 address on C(lo), a dummy interface (created when missing),
-    C(tunl0) (the C(ipip) module is loaded and the link set up) or an existing interface, with
-    C(ip) from iproute2.
+    C(tunl0) (the C(ipip) module is loaded and the link set up), C(ip6tnl0) (the C(ip6_tunnel)
+    module is loaded, the link set to mode C(any) and up) or an existing interface, with C(ip) from
+    iproute2.
+  - An IPv6 address is added with C(nodad preferred_lft 0), as keepalived adds its IPv6 VIPs. Without
+    duplicate address detection it answers at once. As a deprecated address it is never the source
+    address of the host's own packets, for example a director's tunnelled packets, which a real
+    server carrying the same VIP would drop. An IPv6 VIP found without these flags is replaced.
   - With O(persist=true) a oneshot systemd unit C(lvs-vip-<address>.service) is written to
     O(unit_dir) and enabled by a symlink in C(multi-user.target.wants), as C(systemctl enable) does, so
     no running systemd is needed (works in containers); C(systemctl daemon-reload) follows where systemd
@@ -39,12 +44,14 @@ options:
     default: lo
   interface_type:
     description:
-      - V(auto) treats C(tunl0) as V(ipip) and anything else as V(existing).
+      - V(auto) treats C(tunl0) as V(ipip), C(ip6tnl0) as V(ip6tnl) and anything else as V(existing).
       - V(existing) requires the interface to exist.
       - V(dummy) creates a dummy interface named O(interface) when missing and sets it up.
       - V(ipip) loads the C(ipip) kernel module (which creates C(tunl0)) and sets the link up.
+      - V(ip6tnl) loads the C(ip6_tunnel) kernel module (which creates C(ip6tnl0)), sets its mode to
+        C(any) (IPv6 and IPv4 in IPv6; the kernel creates it as C(ip6ip6)) and the link up.
     type: str
-    choices: [auto, existing, dummy, ipip]
+    choices: [auto, existing, dummy, ipip, ip6tnl]
     default: auto
   label:
     description:
@@ -66,8 +73,9 @@ options:
     type: path
     default: /etc/systemd/system
 notes:
-  - When the last address leaves a dummy interface that this module created for it, or C(tunl0) that it
-    brought up, the dummy is deleted and C(tunl0) set down (the boot unit records what it made).
+  - When the last address leaves a dummy interface that this module created for it, or C(tunl0) or
+    C(ip6tnl0) that it brought up, the dummy is deleted, C(tunl0) set down and C(ip6tnl0) set down
+    and back to mode C(ip6ip6) (the boot unit records what it made).
   - The address is only managed on O(interface); the module warns when it is found elsewhere.
 seealso:
   - module: lvs.cluster.arp_sysctl
@@ -138,7 +146,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers 
 
 
 # What a wider prefix would do on these interfaces (it is never what a VIP needs).
-HOST_PREFIX_ONLY = {'lo': 'treats every address of', 'tunl0': 'routes into the tunnel'}
+HOST_PREFIX_ONLY = {'lo': 'treats every address of', 'tunl0': 'routes into the tunnel',
+                    'ip6tnl0': 'routes into the tunnel'}
 
 
 class VipError(ValueError):
@@ -188,10 +197,21 @@ def parse_request(params):
 def interface_type(params):
     kind = params['interface_type']
     if kind == 'auto':
-        return 'ipip' if params['interface'] == 'tunl0' else 'existing'
-    if kind == 'ipip' and params['interface'] != 'tunl0':
-        raise VipError('interface', 'interface_type ipip only creates tunl0')
+        return ([k for k, (dev, _mod) in iph.TUNNELS.items() if dev == params['interface']] or ['existing'])[0]
+    if kind in iph.TUNNELS and params['interface'] != iph.TUNNELS[kind][0]:
+        raise VipError('interface', 'interface_type %s only brings up %s' % (kind, iph.TUNNELS[kind][0]))
     return kind
+
+
+def ip6tnl_mode(module, ip, link):
+    """The mode of ip6tnl0 (any, ip6ip6, ipip6), or None when it does not exist yet."""
+    if link is None:
+        return None
+    rc, out, err = module.run_command([ip, '-j', '-d', 'link', 'show', 'dev', 'ip6tnl0'])
+    if rc != 0:
+        module.fail_json(msg='ip -j -d link show dev ip6tnl0 failed: %s' % err.strip(), rc=rc)
+    info = iph.parse_links(out).get('ip6tnl0', {}).get('linkinfo') or {}
+    return (info.get('info_data') or {}).get('proto')
 
 
 def _shown(entries):
@@ -224,7 +244,7 @@ def main():
             address=dict(type='str', required=True),
             prefix=dict(type='int'),
             interface=dict(type='str', default='lo'),
-            interface_type=dict(type='str', default='auto', choices=['auto', 'existing', 'dummy', 'ipip']),
+            interface_type=dict(type='str', default='auto', choices=['auto', 'existing', 'dummy', 'ipip', 'ip6tnl']),
             label=dict(type='str'),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             persist=dict(type='bool'),
@@ -241,7 +261,7 @@ def main():
     iface = params['interface']
     present = params['state'] == 'present'
     ip = module.get_bin_path('ip', required=True)
-    modprobe = module.get_bin_path('modprobe', required=kind == 'ipip') or '/sbin/modprobe'
+    modprobe = module.get_bin_path('modprobe', required=kind in iph.TUNNELS) or '/sbin/modprobe'
 
     rc, out, err = module.run_command([ip, '-j', 'addr', 'show'])
     if rc != 0:
@@ -271,8 +291,10 @@ def main():
     if present:
         if link is None and kind == 'dummy':
             commands.append([ip, 'link', 'add', iface, 'type', 'dummy'])
-        if link is None and kind == 'ipip':
-            commands.append([modprobe, 'ipip'])
+        if link is None and kind in iph.TUNNELS:
+            commands.append([modprobe, iph.TUNNELS[kind][1]])
+        if kind == 'ip6tnl' and ip6tnl_mode(module, ip, link) != 'any':
+            commands.append([ip] + iph.IP6TNL_MODE + ['any'])
         if link is None or not iph.link_is_up(link):
             commands.append([ip, 'link', 'set', 'dev', iface, 'up'])
     have = [(p, lbl) for a, p, lbl in iph.addresses(link or {}) if a == address]
@@ -283,13 +305,17 @@ def main():
     keep = [p for p, lbl in have if p == prefix and (params['label'] is None or (lbl or iface) == params['label'])]
     if present and not keep:
         commands.append(iph.addr_argv(ip, 'add', address, prefix, iface, params['label']))
+    elif present and not iph.vip_ready(link, address):
+        commands.append(iph.addr_argv(ip, 'replace', address, prefix, iface, params['label']))
     # An interface this VIP's unit created (a dummy) or brought up (tunl0) goes
     # with the VIP when it carries nothing else.
     leaving = set(c[-1] for c in commands if c[1:3] == ['addr', 'del'])
     for kind_made, made in filter(None, map(iph.unit_made, unit_texts)):
         others = [a for a, _p, _l in iph.addresses(links.get(made, {})) if a != address
                   and not ipaddress.ip_address(a).is_link_local]
-        if made in leaving and made in links and not others:
+        if made in leaving and made in links and not others and not (present and made == iface):
+            if kind_made == 'ip6tnl':
+                commands.append([ip] + iph.IP6TNL_MODE + ['ip6ip6'])
             commands.append([ip, 'link', 'del', made] if kind_made == 'dummy'
                             else [ip, 'link', 'set', 'dev', made, 'down'])
     elsewhere = [n for n, _p, _l in iph.find_address(links, address) if n != iface]

@@ -131,11 +131,11 @@ def test_dummy_created_and_persisted(tmp_path):
     result = run_module(vip_address, args, h)
     assert result['commands'] == ['/usr/sbin/ip link add vip0 type dummy',
                                   '/usr/sbin/ip link set dev vip0 up',
-                                  '/usr/sbin/ip addr add 2001:db8::1/128 dev vip0']
+                                  '/usr/sbin/ip addr add 2001:db8::1/128 dev vip0 nodad preferred_lft 0']
     unit = tmp_path / 'lvs-vip-2001_db8__1.service'
     text = unit.read_text()
     assert 'ExecStart=-/usr/sbin/ip link add vip0 type dummy\n' in text
-    assert 'ExecStart=/usr/sbin/ip addr replace 2001:db8::1/128 dev vip0\n' in text
+    assert 'ExecStart=/usr/sbin/ip addr replace 2001:db8::1/128 dev vip0 nodad preferred_lft 0\n' in text
     assert 'WantedBy=multi-user.target\n' in text
     link = tmp_path / 'multi-user.target.wants' / unit.name
     assert os.readlink(str(link)) == str(unit)
@@ -217,3 +217,50 @@ def test_the_last_vip_takes_the_interface_its_unit_made(tmp_path, interface, kin
     h.canned[SHOW] = (0, json.dumps(links), '')
     kept = run_module(vip_address, dict(args, state='absent', unit_dir=str(tmp_path / 'x')), h)
     assert kept['commands'] == ['/usr/sbin/ip addr del 10.0.0.9/32 dev %s' % interface]
+
+
+def test_an_ipv6_vip_skips_dad_and_is_never_a_source_address(tmp_path):
+    result = run_module(vip_address, dict(address='2001:db8::1', persist=True, unit_dir=str(tmp_path)), host())
+    assert result['commands'] == ['/usr/sbin/ip addr add 2001:db8::1/128 dev lo nodad preferred_lft 0']
+    unit = (tmp_path / 'lvs-vip-2001_db8__1.service').read_text()
+    assert 'ExecStart=/usr/sbin/ip addr replace 2001:db8::1/128 dev lo nodad preferred_lft 0\n' in unit
+    assert 'ExecStop=-/usr/sbin/ip addr del 2001:db8::1/128 dev lo\n' in unit
+
+
+def _host_with6(ifname, address, preferred):
+    import json
+    links = json.loads(fixture_text('ip_addr_show.json'))
+    next(link for link in links if link['ifname'] == ifname)['addr_info'].append(
+        dict(family='inet6', local=address, prefixlen=128, preferred_life_time=preferred))
+    return FakeHost(canned={SHOW: (0, json.dumps(links), '')})
+
+
+def test_an_ipv6_vip_preferred_as_source_is_replaced_in_place(tmp_path):
+    result = run_module(vip_address, dict(address='2001:db8::1', unit_dir=str(tmp_path)),
+                        _host_with6('lo', '2001:db8::1', 4294967295))
+    assert result['commands'] == ['/usr/sbin/ip addr replace 2001:db8::1/128 dev lo nodad preferred_lft 0']
+    again = run_module(vip_address, dict(address='2001:db8::1', unit_dir=str(tmp_path)),
+                       _host_with6('lo', '2001:db8::1', 0))
+    assert again['changed'] is False and again['commands'] == []
+
+
+def test_ip6tnl0_loads_ip6_tunnel_in_mode_any_and_goes_back(tmp_path):
+    import json
+    args = dict(address='2001:db8::1', interface='ip6tnl0', persist=True, unit_dir=str(tmp_path))
+    result = run_module(vip_address, args, host())
+    assert result['commands'] == ['/usr/sbin/modprobe ip6_tunnel', '/usr/sbin/ip -6 tunnel change ip6tnl0 mode any',
+                                  '/usr/sbin/ip link set dev ip6tnl0 up',
+                                  '/usr/sbin/ip addr add 2001:db8::1/128 dev ip6tnl0 nodad preferred_lft 0']
+    unit = (tmp_path / 'lvs-vip-2001_db8__1.service').read_text()
+    assert 'ExecStart=-/usr/sbin/modprobe ip6_tunnel\nExecStart=/usr/sbin/ip -6 tunnel change ip6tnl0 mode any\n' in unit
+    links = json.loads(fixture_text('ip_addr_show.json')) + [dict(
+        ifname='ip6tnl0', flags=['NOARP', 'UP'], addr_info=[dict(family='inet6', local='2001:db8::1', prefixlen=128,
+                                                                 preferred_life_time=0)])]
+    detail = [dict(ifname='ip6tnl0', linkinfo=dict(info_kind='ip6tnl', info_data=dict(proto='any')))]
+    h = FakeHost(canned={SHOW: (0, json.dumps(links), ''),
+                         (IP, '-j', '-d', 'link', 'show', 'dev', 'ip6tnl0'): (0, json.dumps(detail), '')})
+    assert run_module(vip_address, args, h)['changed'] is False
+    gone = run_module(vip_address, dict(args, state='absent'), h)
+    assert gone['commands'] == ['/usr/sbin/ip addr del 2001:db8::1/128 dev ip6tnl0',
+                                '/usr/sbin/ip -6 tunnel change ip6tnl0 mode ip6ip6',
+                                '/usr/sbin/ip link set dev ip6tnl0 down']
