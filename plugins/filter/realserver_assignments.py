@@ -14,7 +14,9 @@ description:
   - Returns one entry per service in which the host is a real server, matched by its inventory
     name (C(host)) or by one of its addresses (C(address)).
   - Each entry has C(service) (the name), C(forwarding) (V(nat), V(dr) or V(tun)), C(vips) (the
-    service address, or the C(vips) listed for a fwmark service), C(protocol) and C(port).
+    service address, or the C(vips) listed for a fwmark service), C(family) (the service's, V(ipv4) or
+    V(ipv6)), C(real_server_family) (the family of the real server's address, which differs from
+    C(family) only in a TUN service that tunnels one family in the other), C(protocol) and C(port).
 positional: hostname, addresses
 options:
   _input:

@@ -36,22 +36,41 @@ def _is_ip(value):
     return True
 
 
-def host_address(hostvars, host, field):
-    """lvs_address, else ansible_host when it is an IP, else the default IPv4 fact."""
+def addresses_of(value):
+    """An address or a list of them (lvs_address, lvs_internal_address): a list of strings."""
+    if value is None or value == '':
+        return []
+    return [str(v) for v in (value if isinstance(value, (list, tuple)) else [value]) if v]
+
+
+def family_of(address):
+    try:
+        return sx.family_of(str(address))
+    except ValueError:
+        return None
+
+
+def service_family(svc):
+    try:
+        return sx.service_family(svc.get('address'), svc.get('fwmark'), svc.get('family'))
+    except ValueError:
+        return 'ipv4'  # refused with its field by the model check
+
+
+def host_address(hostvars, host, field, family='ipv4'):
+    """The host's address of one family: from lvs_address (one address, or one per family),
+    else ansible_host when it is an IP of that family, else the default address fact of it."""
     if host not in hostvars:
         raise AnsibleFilterError('%s: %r is not an inventory host' % (field, host))
     hv = hostvars[host]
-    address = hv.get('lvs_address')
-    if address:
-        return str(address)
-    address = hv.get('ansible_host')
-    if address and _is_ip(address):
-        return str(address)
-    facts = hv.get('ansible_default_ipv4') or {}
-    if facts.get('address'):
-        return str(facts['address'])
-    raise AnsibleFilterError('%s: cannot tell the address of host %s: set lvs_address (or an '
-                             'IP ansible_host) for it, or gather its facts first' % (field, host))
+    facts = hv.get('ansible_default_%s' % family) or {}
+    for address in addresses_of(hv.get('lvs_address')) + addresses_of(hv.get('ansible_host')) \
+            + addresses_of(facts.get('address')):
+        if family_of(address) == family:
+            return address
+    raise AnsibleFilterError('%s: cannot tell the %s address of host %s: set lvs_address (one address '
+                             'per family) or an IP ansible_host for it, or gather its facts first'
+                             % (field, 'IPv6' if family == 'ipv6' else 'IPv4', host))
 
 
 def forwarding_of(service, real_server, field):
@@ -102,7 +121,7 @@ def director_services(model, hostvars, field='lvs_virtual_services'):
         for _rindex, rs, rfield in rss:
             dest = dict((k, v) for k, v in rs.items() if k != 'host' and k not in HA_REAL_SERVER_KEYS)
             if 'host' in rs:
-                dest['address'] = host_address(hostvars, rs['host'], rfield + '.host')
+                dest['address'] = host_address(hostvars, rs['host'], rfield + '.host', service_family(svc))
             dest['forwarding'] = forwarding_of(svc, rs, rfield)
             real_servers.append(dest)
         item['real_servers'] = real_servers
@@ -139,8 +158,12 @@ def realserver_assignments(model, hostname, addresses=None, field='lvs_virtual_s
             if forwarding in ('dr', 'tun') and not vips:
                 raise AnsibleFilterError('%s: a %s real server must carry the VIP; a fwmark service '
                                          'lists its VIPs in vips' % ('%s[%d]' % (field, index), forwarding))
+            # A real server named by host has the service's family (see host_address);
+            # one named by address may differ from it only in a TUN service.
             out.append({'service': svc.get('name') or '%s[%d]' % (field, index),
                         'forwarding': forwarding,
+                        'family': service_family(svc),
+                        'real_server_family': family_of(rs['address']) if 'address' in rs else service_family(svc),
                         'vips': [str(v) for v in vips],
                         'protocol': svc.get('protocol', 'tcp'),
                         'port': rs.get('port', svc.get('port'))})
@@ -159,11 +182,11 @@ def _placeholder(family, index):
     return str(ipaddress.ip_address(base) + index + 1)
 
 
-def _address_of(rs, hostvars, field):
+def _address_of(rs, hostvars, field, family):
     if 'address' in rs:
         return rs['address']
     try:
-        return host_address(hostvars, rs['host'], field + '.host') if hostvars is not None else None
+        return host_address(hostvars, rs['host'], field + '.host', family) if hostvars is not None else None
     except AnsibleFilterError:
         if hostvars is not None and rs['host'] not in hostvars:
             raise
@@ -207,7 +230,7 @@ def check_model(model, hostvars=None, field='lvs_virtual_services'):
                 rtyped = v.typed_item(rs, ms.REAL_SERVER, rfield)
             except v.ValidationError as exc:
                 raise AnsibleFilterError(str(exc))
-            address = _address_of(rs, hostvars, rfield)
+            address = _address_of(rs, hostvars, rfield, service.family)
             rtyped['address'] = address or _placeholder(service.family, rindex)
             rtyped['forwarding'] = forwarding_of(svc, rs, rfield)
             try:

@@ -167,11 +167,7 @@ def _granularity(netmask, family, field):
     return text
 
 
-def _family(svc):
-    try:
-        return sx.service_family(svc.get('address'), svc.get('fwmark'), svc.get('family'))
-    except ValueError:
-        return 'ipv4'  # refused with its field by the model check
+_family = dm.service_family
 
 
 def _sorry_server(value, svc, hostvars, field):
@@ -182,7 +178,7 @@ def _sorry_server(value, svc, hostvars, field):
         _fail(field, 'unknown key(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(SORRY_KEYS))))
     if ('host' in value) == ('address' in value):
         _fail(field, 'give exactly one of host and address')
-    address = (dm.host_address(hostvars, value['host'], field + '.host') if 'host' in value
+    address = (dm.host_address(hostvars, value['host'], field + '.host', _family(svc)) if 'host' in value
                else str(value['address']))
     try:
         ipaddress.ip_address(address)

@@ -111,3 +111,36 @@ def test_bad_marking_is_refused_naming_the_field(change, field):
         with pytest.raises(AnsibleFilterError) as err:
             check([svc]) if check is dm.fwmark_rules else check([svc], {})
         assert str(err.value).startswith('lvs_virtual_services[0].%s' % field), str(err.value)
+
+
+DUAL = {
+    'rs1': {'lvs_address': ['203.0.113.11', '2001:db8:113::11']},
+    'rs2': {'ansible_host': 'rs2.example', 'ansible_default_ipv4': {'address': '198.51.100.12'},
+            'ansible_default_ipv6': {'address': '2001:db8:51::12'}},
+    'rs3': {'lvs_address': '198.51.100.13'},
+}
+
+
+def test_a_host_resolves_to_its_address_of_the_service_s_family():
+    model = [dict(name='web', address='2001:db8:51::100', port=80, forwarding='dr',
+                  real_servers=[dict(host='rs1'), dict(host='rs2')]),
+             dict(name='web', address='198.51.100.100', port=80, forwarding='dr',
+                  real_servers=[dict(host='rs1'), dict(host='rs2')])]
+    out = dm.director_services(model, DUAL)
+    assert [d['address'] for d in out[0]['real_servers']] == ['2001:db8:113::11', '2001:db8:51::12']
+    assert [d['address'] for d in out[1]['real_servers']] == ['203.0.113.11', '198.51.100.12']
+    dm.check_model(model, DUAL)
+    with pytest.raises(AnsibleFilterError, match=r'real_servers\[0\]\.host: cannot tell the IPv6 address of host rs3'):
+        dm.director_services([dict(address='2001:db8::1', port=80, real_servers=[dict(host='rs3')])], DUAL)
+
+
+def test_assignments_say_the_families_a_tunnel_joins():
+    model = [dict(name='t6', address='2001:db8:51::101', port=80, forwarding='tun',
+                  real_servers=[dict(host='rs1'), dict(address='198.51.100.13')]),
+             dict(name='t4', address='198.51.100.102', port=80, forwarding='tun',
+                  real_servers=[dict(address='2001:db8:113::11')])]
+    got = [(a['service'], a['family'], a['real_server_family'])
+           for a in dm.realserver_assignments(model, 'rs1', ['2001:db8:113::11'])]
+    assert got == [('t6', 'ipv6', 'ipv6'), ('t4', 'ipv4', 'ipv6')]
+    got = [(a['family'], a['real_server_family']) for a in dm.realserver_assignments(model, 'rs3', ['198.51.100.13'])]
+    assert got == [('ipv6', 'ipv4')]
