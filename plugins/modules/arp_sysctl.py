@@ -25,14 +25,15 @@ options:
     description:
       - V(dr) for direct routing real servers, V(tun) for tunnelling real servers.
       - In V(tun) mode C(rp_filter) defaults to V(0) and is also set on C(tunl0) (the C(ipip)
-        module is loaded when C(tunl0) is missing).
+        module is loaded when C(tunl0) is missing), unless O(interfaces) lists C(tunl0) or C(ip6tnl0)
+        (IPv4 in IPv6; the C(ip6_tunnel) module is loaded when it is missing).
     type: str
     choices: [dr, tun]
     required: true
   interfaces:
     description:
       - Interfaces to set besides C(all), for example the one carrying the VIP (C(lo)).
-      - Each must exist in C(/sys/class/net); C(tunl0) is also accepted in V(tun) mode.
+      - Each must exist in C(/sys/class/net); C(tunl0) and C(ip6tnl0) are also accepted in V(tun) mode.
     type: list
     elements: str
     default: []
@@ -129,6 +130,8 @@ from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers 
 
 RESERVED_ARP_IGNORE = (4, 5, 6, 7)
 LIMITS = {'arp_ignore': 8, 'arp_announce': 2, 'rp_filter': 2, 'proxy_arp': 1}
+# The tunnel devices a TUN real server decapsulates on, and the module that creates each.
+TUNNEL_MODULE = dict(iph.TUNNELS.values())
 
 
 def desired_values(params):
@@ -156,7 +159,8 @@ def desired_values(params):
         if rp_filter is None and tun:
             rp_filter = 0
         if rp_filter is not None:
-            targets = ifaces + (['tunl0'] if tun and 'tunl0' not in ifaces else [])
+            tunnels = [i for i in ifaces if i in TUNNEL_MODULE]
+            targets = ifaces + (['tunl0'] if tun and not tunnels else [])
             values += [(sh.conf_key(i, 'rp_filter'), str(rp_filter)) for i in targets]
         if params['proxy_arp'] is not None:
             values += [(sh.conf_key(i, 'proxy_arp'), str(params['proxy_arp'])) for i in ifaces]
@@ -185,20 +189,22 @@ def main():
     tun = params['mode'] == 'tun'
     present = params['state'] == 'present'
     for name in params['interfaces']:
-        if sh.interface_exists(name) or (tun and name == 'tunl0'):
+        if sh.interface_exists(name) or (tun and name in TUNNEL_MODULE):
             continue
         module.fail_json(msg='interfaces: %s does not exist in %s' % (name, sh.SYS_CLASS_NET),
                          field='interfaces')
 
-    needs_tunl0 = present and tun and any('.tunl0.' in key for key, _v in values)
     commands = []
-    if needs_tunl0 and not sh.interface_exists('tunl0'):
+    for device, kmod in sorted(TUNNEL_MODULE.items()):
+        needed = present and tun and any('.%s.' % device in key for key, _v in values)
+        if not needed or sh.interface_exists(device):
+            continue
         modprobe = module.get_bin_path('modprobe', required=True)
-        commands.append([modprobe, 'ipip'])
+        commands.append([modprobe, kmod])
         if not module.check_mode:
-            rc, _out, err = module.run_command([modprobe, 'ipip'])
-            if rc != 0 or not sh.interface_exists('tunl0'):
-                module.fail_json(msg='cannot create tunl0 with "modprobe ipip": %s' % err.strip())
+            rc, _out, err = module.run_command([modprobe, kmod])
+            if rc != 0 or not sh.interface_exists(device):
+                module.fail_json(msg='cannot create %s with "modprobe %s": %s' % (device, kmod, err.strip()))
 
     old_file = sh.read_file(params['persist_file'])
     header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.' % params['mode']]
@@ -206,7 +212,9 @@ def main():
     applied, before, changed_keys, new_file = sh.plan_owned(
         values if present else [], old_file, present, params['persist'], header, defaults=values)
     if present:
-        missing = [key for key in changed_keys if before[key] is None and '.tunl0.' not in key]
+        # in check mode a tunnel device may not exist yet: its module would create it
+        missing = [key for key in changed_keys if before[key] is None
+                   and not any('.%s.' % device in key for device in TUNNEL_MODULE)]
         if missing:
             module.fail_json(msg='kernel setting %s does not exist' % missing[0])
     file_changed = new_file != old_file

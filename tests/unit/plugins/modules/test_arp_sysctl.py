@@ -59,22 +59,37 @@ def test_check_mode_changes_nothing(proc):
     assert value(proc, 'all', 'arp_ignore') == '0' and not conf.exists()
 
 
-def test_tun_mode_sets_rp_filter_and_loads_ipip(proc, monkeypatch):
+def _modprobing_host(proc):
+    """modprobe creates the tunnel device of its module, as the kernel does."""
     host = FakeHost()
+    devices = {'ipip': 'tunl0', 'ip6_tunnel': 'ip6tnl0'}
 
     def fake_modprobe(argv, **kw):
         host.calls.append(argv)
-        conf = proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'tunl0'
+        conf = proc / 'proc' / 'net' / 'ipv4' / 'conf' / devices[argv[-1]]
         conf.mkdir(parents=True)
         (conf / 'rp_filter').write_text(u'1\n')
-        (proc / 'net' / 'tunl0').mkdir()
+        (proc / 'net' / devices[argv[-1]]).mkdir()
         return 0, '', ''
     host.run_command = fake_modprobe
+    return host
+
+
+def test_tun_mode_sets_rp_filter_and_loads_ipip(proc, monkeypatch):
+    host = _modprobing_host(proc)
     result = run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0'], persist=False), host)
     assert host.calls == [['/usr/sbin/modprobe', 'ipip']]
     assert value(proc, 'tunl0', 'rp_filter') == '0'
     assert value(proc, 'eth0', 'rp_filter') == '0' and value(proc, 'all', 'rp_filter') == '0'
     assert 'net.ipv4.conf.tunl0.rp_filter' in result['sysctls']
+
+
+def test_ipv4_in_ipv6_relaxes_ip6tnl0_only(proc, monkeypatch):
+    host = _modprobing_host(proc)
+    result = run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0', 'ip6tnl0'], persist=False), host)
+    assert host.calls == [['/usr/sbin/modprobe', 'ip6_tunnel']]
+    assert value(proc, 'ip6tnl0', 'rp_filter') == '0'
+    assert 'net.ipv4.conf.tunl0.rp_filter' not in result['sysctls']
 
 
 def test_absent_resets_and_removes_file(proc):
