@@ -44,10 +44,11 @@ def check_output(pid, command):
 
 
 def requests(vip, count, port=80, client="client"):
-    """Answers (the real servers' host names) of `count` requests, in order."""
+    """Answers (the real servers' host names) of `count` requests, in order (an IPv6 vip in brackets)."""
     url = f"http://{vip}:{port}/"
+    # -g: the brackets of an IPv6 address are not a curl URL range
     out = host(client).check_output(
-        f"for i in $(seq {count}); do curl -sS -m 3 {url} || echo FAILED; done")
+        f"for i in $(seq {count}); do curl -gsS -m 3 '{url}' || echo FAILED; done")
     answers = out.split()
     counts = collections.Counter(answers)
     print(f"{count} requests to {url}: {dict(sorted(counts.items()))}")
@@ -98,6 +99,16 @@ def arp_repliers(client, vip, dev="eth0"):
     out = host(client).run(f"arping -c 3 -w 4 -I {dev} {vip}").stdout
     print(out)
     return set(m.lower() for m in re.findall(r"\[([0-9A-Fa-f:]{17})\]", out))
+
+
+def ndp_repliers(client, vip, dev="eth0"):
+    """MACs answering IPv6 neighbour discovery for vip, from the client (ndp_probe.py)."""
+    probe = Path(__file__).resolve().parent / "ndp_probe.py"
+    pid = pids([client])[client]
+    out = subprocess.run(["nsenter", "--target", pid, "--net", "--", "python3", str(probe), dev, vip],
+                         capture_output=True, text=True, check=True).stdout
+    print(f"neighbour advertisements for {vip}: {out.split()}")
+    return set(out.split())
 
 
 def sysctl(name, key):

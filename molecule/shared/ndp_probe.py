@@ -6,6 +6,7 @@ group out of DEV, three times, and prints the link-layer address of every
 advertisement for it that comes back within SECONDS (default 2), one per line.
 Run in the client's network namespace (nsenter --net); standard library only.
 """
+import fcntl
 import ipaddress
 import select
 import socket
@@ -38,13 +39,13 @@ def advertised_lladdr(data, target):
 def main(dev, address, seconds=2.0):
     target = ipaddress.IPv6Address(address)
     index = socket.if_nametoindex(dev)
-    with open("/sys/class/net/%s/address" % dev) as f:
-        mac = bytes.fromhex(f.read().strip().replace(":", ""))
     group = ipaddress.IPv6Address(ipaddress.IPv6Address("ff02::1:ff00:0").packed[:13] + target.packed[13:])
     sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)  # RFC 4861: 255 or ignored
     sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, dev.encode())
+    # SIOCGIFHWADDR: the device's MAC, from this network namespace (sysfs may be another's)
+    mac = fcntl.ioctl(sock.fileno(), 0x8927, struct.pack("256s", dev.encode()))[18:24]
     repliers = set()
     deadline = time.monotonic() + seconds
     for _ in range(3):

@@ -65,3 +65,38 @@ def test_real_servers_route_via_the_director():
         assert rs.file("/etc/systemd/system/multi-user.target.wants/lvs-nat-routes.service").is_symlink
         # a NAT real server carries no VIP
         assert VIP not in rs.check_output("ip -o addr show")
+
+
+# The IPv6 half of the dual-stack service `web`.
+VIP6 = "2001:db8:51::100"
+DIRECTOR_PRIVATE6 = "2001:db8:113::2"
+
+
+def test_ipv6_wrr_3_to_1_through_the_same_named_service():
+    counts = requests(f"[{VIP6}]", 40)
+    assert_ratio(counts, {"rs1": 3, "rs2": 1}, tolerance=2)
+    counters = wait_stats("director", f"TCP  [{VIP6}]:80", 40)
+    assert counters and counters["conns"] >= 40 and counters["outpkts"] > 0
+
+
+def test_both_families_answer_in_one_run():
+    both = {vip: requests(vip, 8) for vip in (VIP, f"[{VIP6}]")}
+    assert all(set(counts) == {"rs1", "rs2"} for counts in both.values()), both
+
+
+def test_ipv6_forwarding_vip_and_return_routes():
+    director = host("director")
+    assert sysctl("director", "net.ipv6.conf.all.forwarding") == "1"
+    assert "net.ipv6.conf.all.forwarding = 1" in director.file("/etc/sysctl.d/90-lvs-director.conf").content_string
+    rules = director.check_output("ipvsadm -S -n")
+    assert f"-a -t [{VIP6}]:80 -r [2001:db8:113::11]:80 -m -w 3" in rules
+    # never the director's own source address: deprecated, and no duplicate address detection
+    vip = director.check_output(f"ip -o -6 addr show dev eth0 to {VIP6}/128")
+    assert f"inet6 {VIP6}/128" in vip and "deprecated" in vip and "nodad" in vip
+    for name in ("rs1", "rs2"):
+        rs = host(name)
+        assert f"default via {DIRECTOR_PRIVATE6} " in rs.check_output("ip -6 route show default")
+        unit = rs.file("/etc/systemd/system/lvs-nat-routes.service").content_string
+        assert f"ExecStart=/usr/sbin/ip -6 route replace default via {DIRECTOR_PRIVATE6}" in unit
+        record = rs.file("/var/lib/lvs-cluster/realserver_nat").content_string
+        assert '"-6 default": ""' in record and '"default": ""' in record
