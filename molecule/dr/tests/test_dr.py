@@ -3,8 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (arp_repliers, assert_ratio, host, mac, requests,  # noqa: E402
-                        sysctl, wait_stats)
+from lvs_verify import (arp_repliers, assert_ratio, host, mac, ndp_repliers,  # noqa: E402
+                        requests, sysctl, wait_stats)
 
 VIP = "198.51.100.100"
 
@@ -74,3 +74,54 @@ def test_the_fwmark_service_takes_its_two_ports_marked_by_the_director():
         assert set(counts) == {"rs1", "rs2"}
     # a port the service does not list is not marked: nothing takes it
     assert host("client").run(f"curl -sS -m 3 http://{MARKED}:8081/").rc != 0
+
+
+# The IPv6 half of the dual-stack service `web`.
+VIP6 = "2001:db8:51::100"
+
+
+def test_ipv6_rr_equal_and_replies_bypass_the_director():
+    counts = requests(f"[{VIP6}]", 40)
+    assert_ratio(counts, {"rs1": 1, "rs2": 1}, tolerance=1)
+    counters = wait_stats("director", f"TCP  [{VIP6}]:80", 40)
+    assert counters and counters["conns"] >= 40 and counters["inpkts"] > 0
+    assert counters["outpkts"] == 0, "replies crossed the director"
+
+
+def test_both_families_answer_in_one_run():
+    both = {vip: requests(vip, 8) for vip in (VIP, f"[{VIP6}]")}
+    assert all(set(counts) == {"rs1", "rs2"} for counts in both.values()), both
+
+
+def test_only_the_director_answers_neighbour_discovery_for_the_ipv6_vip():
+    client = host("client")
+    client.run("ip -6 neigh flush dev eth0")
+    client.run(f"curl -gsS -m 3 -o /dev/null 'http://[{VIP6}]/'")
+    neigh = client.check_output(f"ip -6 neigh show {VIP6}")
+    print(f"client: {neigh}; director eth0: {mac('director')}")
+    assert f"lladdr {mac('director')}" in neigh
+    assert ndp_repliers("client", VIP6) == {mac("director")}
+
+
+def test_the_neighbour_probe_sees_a_real_server_that_answers():
+    # The probe can fail: the VIP on rs1's NIC (as scripts that skip lo do)
+    # makes rs1 answer too. Without this, the test above could pass blind.
+    rs1 = host("rs1")
+    rs1.check_output(f"ip -6 addr add {VIP6}/128 dev eth0 nodad preferred_lft 0")
+    try:
+        repliers = ndp_repliers("client", VIP6)
+    finally:
+        rs1.check_output(f"ip -6 addr del {VIP6}/128 dev eth0")
+        host("client").run("ip -6 neigh flush dev eth0")  # rs1's advertisement may have updated it
+    assert repliers == {mac("director"), mac("rs1")}
+
+
+def test_real_servers_carry_the_ipv6_vip_on_lo():
+    for name in ("rs1", "rs2"):
+        rs = host(name)
+        vip = rs.check_output(f"ip -o -6 addr show dev lo to {VIP6}/128")
+        assert f"inet6 {VIP6}/128" in vip and "deprecated" in vip
+        assert f"inet6 {VIP6}" not in rs.check_output("ip -o -6 addr show dev eth0")
+        assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-{VIP6.replace(':', '_')}.service").exists
+    rules = host("director").check_output("ipvsadm -S -n")
+    assert f"-a -t [{VIP6}]:80 -r [2001:db8:51::11]:80 -g -w 1" in rules

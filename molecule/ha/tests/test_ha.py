@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, reboot, requests,  # noqa: E402
+from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, mac, reboot, requests,  # noqa: E402
                         start_load, stop_load, summary)
 
 VIP = "198.51.100.100"
 URL = f"http://{VIP}/"
+VIP6 = "2001:db8:51::100"
+URL6 = f"http://[{VIP6}]/"
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 # molecule.yml: delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1.
 # keepalived declares a server down after the failed check and its one retry:
@@ -132,6 +134,7 @@ def test_failover_keeps_traffic_and_established_connections():
     start_load("hold", "/tmp/hold.jsonl", "--interval", "0.2", "--max", "120", "--timeout", "10", url=URL)
     # 5 s: a connection whose SYN went to the dead master gets through on its retransmission
     start_load("stream", "/tmp/fo.jsonl", "--rate", "10", "--timeout", "5", "--max", "120", url=URL)
+    start_load("stream", "/tmp/fo6.jsonl", "--rate", "5", "--timeout", "5", "--max", "120", url=URL6)
     time.sleep(3)
     conns = host("director2").check_output("ipvsadm -L -n -c")
     print(f"director2 (backup) synced connections before the failover:\n{conns}")
@@ -149,6 +152,7 @@ def test_failover_keeps_traffic_and_established_connections():
         time.sleep(0.2)
     time.sleep(8)
     stream, held = stop_load("/tmp/fo.jsonl"), stop_load("/tmp/hold.jsonl")
+    stream6 = stop_load("/tmp/fo6.jsonl")
 
     outage, since = longest_outage(stream)
     back = since + outage  # the first answer after the longest silence
@@ -166,6 +170,15 @@ def test_failover_keeps_traffic_and_established_connections():
     assert all(r["ok"] for r in held), "the established connection broke"
     assert len({r["port"] for r in held}) == 1 and len({r["answer"] for r in held}) == 1
     assert held[-1]["start"] > cut + 5, "the held connection did not outlive the failover"
+    # the IPv6 VIP went with it, and the client's neighbour entry followed
+    outage6, since6 = longest_outage(stream6)
+    after6 = [r for r in stream6 if r["start"] >= since6 + outage6]
+    print(f"IPv6: stream {summary(stream6)}; outage {outage6:.2f} s from {since6 - cut:+.2f} s")
+    assert f"inet6 {VIP6}/128" in host("director2").check_output("ip -o -6 addr show dev eth0")
+    assert since6 + outage6 - cut <= FAILOVER_BOUND
+    assert after6 and all(r["ok"] for r in after6)
+    neigh = host("client").check_output(f"ip -6 neigh show {VIP6}")
+    assert f"lladdr {mac('director2')}" in neigh, neigh
 
 
 def test_master_returns_and_takes_the_vip_back():
