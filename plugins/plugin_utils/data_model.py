@@ -188,7 +188,10 @@ def _address_of(rs, hostvars, field, family):
     try:
         return host_address(hostvars, rs['host'], field + '.host', family) if hostvars is not None else None
     except AnsibleFilterError:
-        if hostvars is not None and rs['host'] not in hostvars:
+        # Before facts are gathered the address may still come from them; after,
+        # a host without an address of the service's family is an error now.
+        if hostvars is not None and (rs['host'] not in hostvars
+                                     or 'ansible_default_%s' % family in hostvars[rs['host']]):
             raise
         return None
 

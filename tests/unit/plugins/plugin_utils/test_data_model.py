@@ -144,3 +144,11 @@ def test_assignments_say_the_families_a_tunnel_joins():
     assert got == [('t6', 'ipv6', 'ipv6'), ('t4', 'ipv4', 'ipv6')]
     got = [(a['family'], a['real_server_family']) for a in dm.realserver_assignments(model, 'rs3', ['198.51.100.13'])]
     assert got == [('ipv6', 'ipv4')]
+
+
+def test_a_host_without_an_address_of_the_family_is_refused_once_its_facts_are_known():
+    model = [dict(address='2001:db8::1', port=80, real_servers=[dict(host='rs3')])]
+    dm.check_model(model, {'rs3': {}})  # no facts yet: they may give the address
+    with pytest.raises(AnsibleFilterError, match=r'\[0\]\.real_servers\[0\]\.host: cannot tell the IPv6 address'):
+        dm.check_model(model, {'rs3': {'ansible_default_ipv4': {'address': '198.51.100.13'},
+                                       'ansible_default_ipv6': {}}})
