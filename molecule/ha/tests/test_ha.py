@@ -224,9 +224,11 @@ def test_switch_back_to_static_removes_keepalived():
         assert director.file("/etc/ipvsadm.rules").content_string.strip() == saved.strip()
         assert sorted(saved.splitlines()) == sorted([
             f"-A -t {VIP}:80 -s wrr", f"-a -t {VIP}:80 -r 198.51.100.11:80 -g -w 1",
-            f"-a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1"]), saved
-        addrs = director.check_output("ip -o -4 addr show")
-        assert addrs.count(f"inet {VIP}/32") == 1, addrs
+            f"-a -t {VIP}:80 -r 198.51.100.12:80 -g -w 1",
+            f"-A -t [{VIP6}]:80 -s wrr", f"-a -t [{VIP6}]:80 -r [2001:db8:51::11]:80 -g -w 1",
+            f"-a -t [{VIP6}]:80 -r [2001:db8:51::12]:80 -g -w 1"]), saved
+        addrs = director.check_output("ip -o addr show")
+        assert addrs.count(f"inet {VIP}/32") == 1 and addrs.count(f"inet6 {VIP6}/128") == 1, addrs
     assert_ratio(requests(VIP, 20), {"rs1": 1, "rs2": 1}, tolerance=1)
 
 
