@@ -57,13 +57,21 @@ def service_family(svc):
         return 'ipv4'  # refused with its field by the model check
 
 
+def _default_fact(hv, family):
+    """The host's default_ipv4/default_ipv6 fact; None before its facts are gathered."""
+    key = 'default_%s' % family
+    if 'ansible_' + key in hv:
+        return hv['ansible_' + key]
+    return (hv.get('ansible_facts') or {}).get(key)
+
+
 def host_address(hostvars, host, field, family='ipv4'):
     """The host's address of one family: from lvs_address (one address, or one per family),
     else ansible_host when it is an IP of that family, else the default address fact of it."""
     if host not in hostvars:
         raise AnsibleFilterError('%s: %r is not an inventory host' % (field, host))
     hv = hostvars[host]
-    facts = hv.get('ansible_default_%s' % family) or {}
+    facts = _default_fact(hv, family) or {}
     for address in addresses_of(hv.get('lvs_address')) + addresses_of(hv.get('ansible_host')) \
             + addresses_of(facts.get('address')):
         if family_of(address) == family:
@@ -191,7 +199,7 @@ def _address_of(rs, hostvars, field, family):
         # Before facts are gathered the address may still come from them; after,
         # a host without an address of the service's family is an error now.
         if hostvars is not None and (rs['host'] not in hostvars
-                                     or 'ansible_default_%s' % family in hostvars[rs['host']]):
+                                     or _default_fact(hostvars[rs['host']], family) is not None):
             raise
         return None
 
