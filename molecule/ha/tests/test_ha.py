@@ -70,7 +70,10 @@ def test_switch_from_static_left_nothing_behind():
         assert not director.service("ipvsadm").is_enabled
         assert director.file("/var/lib/lvs-cluster/director-engine").content_string == "keepalived\n"
         services = [line for line in table(name).splitlines() if line.startswith("-A")]
-        assert services == [f"-A -t {VIP}:80 -s wrr"], f"{name}: {services}"
+        assert services == [f"-A -t {VIP}:80 -s wrr", f"-A -t [{VIP6}]:80 -s wrr"], f"{name}: {services}"
+        # the IPv6 VIP too: on the master only, as keepalived adds it
+        vip6 = director.run(f"ip -o -6 addr show dev eth0 to {VIP6}/128").stdout
+        assert (f"inet6 {VIP6}/128" in vip6) == (name == "director1"), f"{name}: {vip6}"
 
 
 def test_connection_sync_follows_vrrp():
