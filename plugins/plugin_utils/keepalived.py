@@ -20,7 +20,6 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
-from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 
 CHECKERS = {'http': 'HTTP_GET', 'https': 'SSL_GET', 'tcp': 'TCP_CHECK', 'misc': 'MISC_CHECK', 'none': None}
