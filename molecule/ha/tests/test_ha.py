@@ -54,6 +54,11 @@ def test_every_rendered_option_passes_keepalived_config_test():
                      "persistence_engine sip", "virtualhost www.example.org", "203.0.113.1/24 dev eth0",
                      "virtual_server_group extra {"):
         assert expected in conf, expected
+    # IPv6 VIPs only: they are the VRRP instance's own (version 3), none excluded
+    conf6 = host("director2").file("/tmp/keepalived-matrix6.conf").content_string
+    vips = conf6.split("virtual_ipaddress {")[1].split("}")[0].split()
+    assert vips == ["2001:db8::100/128", "dev", "eth0"] and "version 3" in conf6, conf6
+    assert "virtual_ipaddress_excluded" not in conf6 and "virtual_server 2001:db8::100 443 {" in conf6, conf6
 
 
 def test_switch_from_static_left_nothing_behind():
