@@ -57,6 +57,13 @@ def requests(vip, count, port=80, client="client"):
     return counts
 
 
+def assert_both_families(vip4, vip6, count=8):
+    """A dual-stack service answers on both families, from every real server, in one run."""
+    both = {vip: requests(vip, count) for vip in (vip4, f"[{vip6}]")}
+    servers = [set(counts) for counts in both.values()]
+    assert servers[0] == servers[1] and len(servers[0]) > 1, both
+
+
 def assert_ratio(counts, weights, tolerance):
     """counts match weights (name -> weight) within +-tolerance requests each."""
     total = sum(counts.values())

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (arp_repliers, assert_ratio, host, mac, ndp_repliers,  # noqa: E402
+from lvs_verify import (arp_repliers, assert_both_families, assert_ratio, host, mac, ndp_repliers,  # noqa: E402
                         requests, sysctl, wait_stats)
 
 VIP = "198.51.100.100"
@@ -89,8 +89,7 @@ def test_ipv6_rr_equal_and_replies_bypass_the_director():
 
 
 def test_both_families_answer_in_one_run():
-    both = {vip: requests(vip, 8) for vip in (VIP, f"[{VIP6}]")}
-    assert all(set(counts) == {"rs1", "rs2"} for counts in both.values()), both
+    assert_both_families(VIP, VIP6)
 
 
 def test_only_the_director_answers_neighbour_discovery_for_the_ipv6_vip():

@@ -3,7 +3,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import assert_ratio, host, requests, sysctl, wait_stats  # noqa: E402
+from lvs_verify import assert_both_families, assert_ratio, host, requests, sysctl, wait_stats  # noqa: E402
 
 VIP = "198.51.100.100"
 DIRECTOR_PRIVATE = "203.0.113.2"
@@ -80,8 +80,7 @@ def test_ipv6_wrr_3_to_1_through_the_same_named_service():
 
 
 def test_both_families_answer_in_one_run():
-    both = {vip: requests(vip, 8) for vip in (VIP, f"[{VIP6}]")}
-    assert all(set(counts) == {"rs1", "rs2"} for counts in both.values()), both
+    assert_both_families(VIP, VIP6)
 
 
 def test_ipv6_forwarding_vip_and_return_routes():

@@ -3,7 +3,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import assert_ratio, host, reboot, requests, snapshot, sysctl, wait_stats  # noqa: E402
+from lvs_verify import (assert_both_families, assert_ratio, host, reboot, requests, snapshot,  # noqa: E402
+                        sysctl, wait_stats)
 
 VIP = "198.51.100.100"
 
@@ -82,8 +83,7 @@ def test_ipv4_in_ipv6_beside_ipv4_in_ipv4_in_one_service():
 
 
 def test_both_families_answer_in_one_run():
-    both = {vip: requests(vip, 8) for vip in (VIP, f"[{VIP6}]")}
-    assert all(set(counts) == {"rs1", "rs2"} for counts in both.values()), both
+    assert_both_families(VIP, VIP6)
 
 
 def test_each_vip_on_the_tunnel_device_that_decapsulates_it():
