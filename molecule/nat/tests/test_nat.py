@@ -1,9 +1,13 @@
 """VS/NAT with real traffic: the client reaches the VIP, the director rewrites."""
+import json
 import sys
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import assert_both_families, assert_ratio, host, requests, sysctl, wait_stats  # noqa: E402
+from lvs_verify import (ansible_playbook, assert_both_families, assert_ratio, host, requests,  # noqa: E402
+                        sysctl, wait_stats)
 
 VIP = "198.51.100.100"
 DIRECTOR_PRIVATE = "203.0.113.2"
@@ -99,3 +103,22 @@ def test_ipv6_forwarding_vip_and_return_routes():
         assert f"ExecStart=/usr/sbin/ip -6 route replace default via {DIRECTOR_PRIVATE6}" in unit
         record = rs.file("/var/lib/lvs-cluster/realserver_nat").content_string
         assert '"-6 default": ""' in record and '"default": ""' in record
+
+
+def test_last_a_family_that_leaves_gets_its_routes_back():
+    # The IPv6 half leaves the model (the scenario's own, read from molecule.yml):
+    # the real servers' IPv6 default route goes back as the role found it (there
+    # was none), the IPv4 one stays, and neither record nor unit keeps IPv6.
+    scenario = Path(__file__).resolve().parents[1]
+    model = yaml.safe_load((scenario / "molecule.yml").read_text())[
+        "provisioner"]["inventory"]["group_vars"]["all"]["lvs_virtual_services"]
+    extra = Path("/tmp/nat-ipv4-only.json")
+    extra.write_text(json.dumps({"lvs_virtual_services": [s for s in model if ":" not in s["address"]]}))
+    assert ansible_playbook(scenario / "realservers.yml", "-e", f"@{extra}").returncode == 0
+    for name in ("rs1", "rs2"):
+        rs = host(name)
+        assert rs.check_output("ip -6 route show default").strip() == ""
+        assert f"default via {DIRECTOR_PRIVATE} " in rs.check_output("ip -4 route show default")
+        assert json.loads(rs.file("/var/lib/lvs-cluster/realserver_nat").content_string) == {"default": ""}
+        unit = rs.file("/etc/systemd/system/lvs-nat-routes.service").content_string
+        assert "ip -6" not in unit and f"ip route replace default via {DIRECTOR_PRIVATE}" in unit
