@@ -47,10 +47,10 @@ def main(dev, address, seconds=2.0):
     # SIOCGIFHWADDR: the device's MAC, from this network namespace (sysfs may be another's)
     mac = fcntl.ioctl(sock.fileno(), 0x8927, struct.pack("256s", dev.encode()))[18:24]
     repliers = set()
-    deadline = time.monotonic() + seconds
-    for _ in range(3):
+    start = time.monotonic()
+    for rounds in range(1, 4):  # a solicitation, then a third of the time to listen
         sock.sendto(solicitation(target, mac), (str(group), 0, 0, index))
-        until = min(deadline, time.monotonic() + seconds / 3)
+        until = start + seconds * rounds / 3
         while (left := until - time.monotonic()) > 0:
             if not select.select([sock], [], [], left)[0]:
                 break
