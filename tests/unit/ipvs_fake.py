@@ -12,12 +12,21 @@ ipvsadm 1.31 transcripts in fixtures/ipvsadm_lab.json.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import json
 import os
 from unittest import mock
 
 from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
+
+try:
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core < 2.19 reads the arguments from basic._ANSIBLE_ARGS
+    @contextlib.contextmanager
+    def patch_module_args(args):
+        with mock.patch.object(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': args}).encode()):
+            yield
 
 FIXTURES = os.path.join(os.path.dirname(__file__), 'fixtures')
 IPVSADM = '/usr/sbin/ipvsadm'
