@@ -17,7 +17,7 @@ ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
 
-.PHONY: help test checks static generated lint sanity docs galaxy units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static generated lint sanity docs galaxy install-test units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-static: lint sanity docs galaxy ## every static check
+static: lint sanity docs galaxy install-test ## every static check
 	$(BIN)/python hacking/generate.py --check
 	$(BIN)/python -m py_compile lab/*.py molecule/*/tests/*.py
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
@@ -81,6 +81,9 @@ galaxy: $(VENV)/.installed ## build the collection; Galaxy's importer and antsib
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PATH="$(BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$${dir%/ansible_collections/*}" $(BIN)/antsibull-docs lint-collection-docs \
 	    --plugin-docs --validate-collection-refs all .
+
+install-test: $(VENV)/.installed ## README.md's install commands, each from a clean clone into an empty collections path
+	PATH="$(BIN):$$PATH" $(BIN)/python tests/readme/install.py
 
 units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
