@@ -30,7 +30,7 @@ def version() -> str:
 
 
 def run(argv: list[str], **kw) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, capture_output=True, text=True, **kw)
+    proc = subprocess.run(argv, capture_output=True, text=True, **kw, check=False)
     if proc.returncode:
         raise SystemExit(f"FAILED ({proc.returncode}): {shlex.join(argv)}\n{proc.stdout}{proc.stderr}")
     return proc

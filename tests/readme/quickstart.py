@@ -57,7 +57,7 @@ class User:
         # the user has logged in to their hosts before: their keys are known
         deadline = time.monotonic() + 60
         while True:
-            scan = subprocess.run(["ssh-keyscan", "-T", "5", *hosts], capture_output=True, text=True)
+            scan = subprocess.run(["ssh-keyscan", "-T", "5", *hosts], capture_output=True, text=True, check=False)
             if all(f"{h} " in scan.stdout for h in hosts) or time.monotonic() > deadline:
                 break
             time.sleep(2)
@@ -70,7 +70,7 @@ class User:
         print(f"\n$ {command}", flush=True)
         start = time.monotonic()
         proc = subprocess.run(["bash", "-euo", "pipefail", "-c", command], cwd=self.work, env=self.env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
         print(proc.stdout.rstrip(), flush=True)
         print(f"[{time.monotonic() - start:.0f} s, exit {proc.returncode}]", flush=True)
         if proc.returncode:
