@@ -9,7 +9,8 @@
 Generated blocks:
 - the `options:` of each module's DOCUMENTATION, from the module's OPTIONS;
 - the `lvs_virtual_services` option of each role's meta/argument_specs.yml and the
-  `_input` of the filters' model doc fragment, from the data model's declaration.
+  `_input` of the filters' model doc fragment, from the data model's declaration;
+- the `author` of every module, filter and role, from galaxy.yml's `authors`.
 A hand edit inside a block is drift: `make static` runs --check.
 """
 from __future__ import annotations
@@ -158,12 +159,55 @@ def model_blocks() -> dict[Path, str]:
     return out
 
 
+def authors() -> list[str]:
+    """galaxy.yml's authors, the one place they are written."""
+    import yaml
+    return list(yaml.safe_load((ROOT / "galaxy.yml").read_text())["authors"])
+
+
+def author_blocks(wanted: dict[Path, str]) -> dict[Path, str]:
+    """The author of every module, filter and role, over the blocks generated already.
+
+    ansible-test's validate-modules takes a plugin author only as "Name (@github-handle)"
+    or, for an author with no GitHub account, "Name (!UNKNOWN)": the marker is added
+    to an author that names no handle.
+    """
+    names = authors()
+    marked = [a if re.search(r"\(@[\w-]+\)", a) else f"{a} (!UNKNOWN)" for a in names]
+    out = {}
+    plugin = re.compile(r"^author:.*\n(?:  - .*\n)*", re.M)
+    line = "author:" + (f" {marked[0]}\n" if len(marked) == 1 else "".join(f"\n  - {a}" for a in marked) + "\n")
+    for path in sorted((ROOT / "plugins").glob("*/*.py")):
+        if path.parent.name not in ("modules", "filter"):
+            continue
+        text = wanted.get(path, path.read_text())
+        new, count = plugin.subn(line.replace("\\", "\\\\"), text, count=1)
+        if count != 1:
+            raise SystemExit(f"generate: no author: in {path}")
+        out[path] = new
+    for spec in sorted((ROOT / "roles").glob("*/meta/argument_specs.yml")):
+        text = wanted.get(spec, spec.read_text())
+        block = "    author:\n" + "".join(f"      - {a}\n" for a in names)
+        new, count = re.subn(r"^    author:\n(?:      - .*\n)+", block, text, count=1, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"generate: no author in {spec}")
+        out[spec] = new
+    for meta in sorted((ROOT / "roles").glob("*/meta/main.yml")):
+        new, count = re.subn(r"^  author: .*$", "  author: " + ", ".join(names), meta.read_text(),
+                             count=1, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"generate: no galaxy_info.author in {meta}")
+        out[meta] = new
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="change nothing; fail on drift")
     args = parser.parse_args()
     collection_on_path()
     wanted = {**module_blocks(), **model_blocks()}
+    wanted.update(author_blocks(wanted))
     drift = [path for path, text in wanted.items() if path.read_text() != text]
     for path in drift:
         rel = path.relative_to(ROOT)
