@@ -3,8 +3,9 @@
 Outputs, in CACHE/<key>/ where key hashes every build input (everything in
 lab/image/, the recipe included), so a second run reuses them and a changed
 input rebuilds:
-  vm.img               ext4 root disk of the VM, with the scenario-host image
-                       already imported into its podman storage
+  vm.img               ext4 root disk of the VM, with the scenario-host images
+                       (one per suite of recipe.NODE_SUITES) already imported
+                       into its podman storage
   linux.uml            the User-Mode Linux kernel (a host program; it needs a
                        glibc as new as Debian bookworm's on the host)
   vmlinuz, initrd.img  the stock kernel for the QEMU backends
@@ -17,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -53,15 +55,36 @@ def image_dir() -> Path:
     return cache_root() / build_key()
 
 
-def _apt_sources() -> list[str]:
+def _host_sources() -> str | None:
     """The host's own apt sources, unless LAB_APT_SOURCES names others."""
     override = os.environ.get("LAB_APT_SOURCES")
     if override:
-        return [override]
+        return override
     for candidate in ("/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"):
         if Path(candidate).is_file() and Path(candidate).stat().st_size:
-            return [candidate]
-    return []  # mmdebstrap's default Debian mirror
+            return candidate
+    return None  # mmdebstrap's default Debian mirror
+
+
+# A suite word in apt sources: on a deb822 Suites line or in a one-line entry.
+_SOURCE_SUITES = re.compile(r"^(?:Suites:\s*|deb(?:-src)?\s+(?:\[[^]]*\]\s+)?\S+\s+)([a-z]+)", re.M)
+
+
+def _apt_sources(suite: str, work: Path) -> list[str]:
+    """The host's sources for `suite`: the same mirrors, their suite names
+    (bookworm, bookworm-updates, bookworm-security) turned into suite's."""
+    source = _host_sources()
+    if not source:
+        return []
+    text = Path(source).read_text()
+    found = {m.group(1) for m in _SOURCE_SUITES.finditer(text)}
+    if found in ({suite}, set()) or len(found) > 1:
+        return [source]  # already suite's, or not a shape to rewrite
+    (host_suite,) = found
+    rewritten = re.sub(rf"(?<=[\s:]){host_suite}(?=[-\s]|$)", suite, text, flags=re.M)
+    out = work / f"apt-{suite}.sources"
+    out.write_text(rewritten)
+    return [str(out)]
 
 
 def _host_ca_bundle() -> str | None:
@@ -81,16 +104,20 @@ def _run(argv: list[str], logfile: Path) -> None:
             result.returncode, " ".join(argv[:4]) + " ...", "\n".join(tail)))
 
 
-def _node_rootfs(work: Path) -> Path:
-    """The scenario hosts' root filesystem, as a tar for `podman import`."""
-    tar = work / "node.tar"
-    _run(["mmdebstrap", *recipe.node_args(), recipe.SUITE, str(tar), *_apt_sources()], work / "node.log")
-    return tar
+def _node_rootfs(work: Path, suite: str) -> tuple[Path, float]:
+    """One suite's scenario-host root filesystem, as a tar for `podman import`,
+    and the seconds it took."""
+    start = time.monotonic()
+    tar = work / recipe.node_tar(suite)
+    _run(["mmdebstrap", *recipe.node_args(), suite, str(tar), *_apt_sources(suite, work)],
+         work / f"node-{suite}.log")
+    return tar, time.monotonic() - start
 
 
 def _vm_rootfs(work: Path) -> Path:
     root = work / "vmroot"
-    _run(["mmdebstrap", *recipe.vm_args(_host_ca_bundle()), recipe.SUITE, str(root), *_apt_sources()],
+    _run(["mmdebstrap", *recipe.vm_args(_host_ca_bundle()), recipe.SUITE, str(root),
+          *_apt_sources(recipe.SUITE, work)],
          work / "vm.log")
     return root
 
@@ -104,14 +131,15 @@ def _export_kernels(root: Path, out: Path) -> None:
         shutil.copy2(root / "boot" / f"initrd.img-{version}", out / "initrd.img")
 
 
-def _import_node_image(out: Path, tar: Path) -> None:
-    """Boot the new VM once, writable, to import the node image into podman."""
+def _import_node_images(out: Path, tars: list[Path]) -> None:
+    """Boot the new VM once, writable, to import the node images into podman."""
     backend = "uml" if vm.pick_backend("auto") == "uml" else "qemu-tcg"
     with vm.Job(out, LAB_DIR.parent, backend, mem_mb=2048, writable=True, timeout=900) as job:
-        shutil.move(str(tar), job.run_dir / "node.tar")
+        for tar in tars:
+            shutil.move(str(tar), job.run_dir / tar.name)
         rc = job.run(recipe.IMPORT_SCRIPT)
     if rc:
-        raise SystemExit(f"lab build: importing the node image failed ({rc})")
+        raise SystemExit(f"lab build: importing the node images failed ({rc})")
 
 
 def _wait(future: concurrent.futures.Future, start: float, what: str):
@@ -147,11 +175,17 @@ def _build(out: Path) -> Path:
     start = time.monotonic()
     try:
         vm.log(f"building images {out.name} (logs in {work}); about 4 minutes cold")
-        with concurrent.futures.ThreadPoolExecutor(2) as pool:
-            node = pool.submit(_node_rootfs, work)
+        with concurrent.futures.ThreadPoolExecutor(1 + len(recipe.NODE_SUITES)) as pool:
+            nodes = {suite: pool.submit(_node_rootfs, work, suite) for suite in recipe.NODE_SUITES}
             root = pool.submit(_vm_rootfs, work)
-            tar = _wait(node, start, "node root filesystem")
-            vm.log(f"  node root filesystem ready ({time.monotonic() - start:.0f} s)")
+            tars = []
+            for suite, node in nodes.items():
+                tar, seconds = _wait(node, start, f"node root filesystem ({suite})")
+                tars.append(tar)
+                timings[f"node_{suite}_s"] = round(seconds, 1)
+                timings[f"node_{suite}_tar_mb"] = round(tar.stat().st_size / 2**20)
+                vm.log(f"  node root filesystem {suite} ready: {seconds:.0f} s, "
+                       f"{timings[f'node_{suite}_tar_mb']} MB ({time.monotonic() - start:.0f} s)")
             root_dir = _wait(root, start, "VM root filesystem (packages, then the Python toolchain)")
         timings["rootfs_s"] = round(time.monotonic() - start, 1)
         vm.log(f"  VM root filesystem ready ({timings['rootfs_s']:.0f} s)")
@@ -162,8 +196,9 @@ def _build(out: Path) -> Path:
               str(staging / "vm.img"), recipe.DISK_SIZE], work / "mkfs.log")
         shutil.rmtree(root_dir)
         timings["disk_s"] = round(time.monotonic() - start, 1)
-        vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node image")
-        _import_node_image(staging, tar)
+        vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node images")
+        _import_node_images(staging, tars)
+        timings["import_s"] = round(time.monotonic() - start - timings["disk_s"], 1)
         timings["total_s"] = round(time.monotonic() - start, 1)
         used = sum(p.stat().st_blocks * 512 for p in staging.rglob("*") if p.is_file())
         (staging / "build.json").write_text(json.dumps(

@@ -9,15 +9,27 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The VM's own suite (podman, UML, the Molecule toolchain).
 SUITE = "bookworm"
 DISK_SIZE = "8G"
-NODE_IMAGE = "localhost/lvs-lab/node:bookworm"
+# The scenario hosts' suites: one node image each, from the same package list
+# and overlay; a platform of a molecule.yml picks one with `suite:`
+# (molecule/shared/create.yml), bookworm by default.
+NODE_SUITES = ("bookworm", "trixie")
 
-# Imports the node root filesystem into the VM's podman storage during the build.
-IMPORT_SCRIPT = f"""set -e
-podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 /lab/node.tar {NODE_IMAGE}
-podman image ls
-"""
+
+def node_image(suite: str) -> str:
+    return f"localhost/lvs-lab/node:{suite}"
+
+
+def node_tar(suite: str) -> str:
+    return f"node-{suite}.tar"
+
+
+# Imports the node root filesystems into the VM's podman storage during the build.
+IMPORT_SCRIPT = "set -e\n" + "".join(
+    "podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 "
+    f"/lab/{node_tar(suite)} {node_image(suite)}\n" for suite in NODE_SUITES) + "podman image ls\n"
 
 
 def packages(name: str) -> str:
@@ -32,6 +44,11 @@ def node_args() -> list[str]:
         f"--customize-hook=sync-in {HERE / 'container-overlay'} /",
         # The HTTP server starts with systemd in every host; tests stop it where needed.
         '--customize-hook=chroot "$1" systemctl enable lvs-lab-httpd.service',
+        # sshd, for who logs in as a user does (the key comes with the host, at
+        # create time): no host key baked in, each host makes its own at boot
+        # (container-overlay: ssh.service.d).
+        '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
+        '--customize-hook=chroot "$1" systemctl enable ssh.service',
     ]
 
 
