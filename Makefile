@@ -16,8 +16,14 @@ MODULES := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 ROLES := $(notdir $(wildcard roles/*))
 FILTERS := $(basename $(notdir $(wildcard plugins/filter/*.py)))
 BIN := $(abspath $(VENV))/bin
+# The ansible-core lines tested, oldest first: .venv has the newest, make compat
+# the others. The oldest is meta/runtime.yml's requires_ansible, and README's
+# support matrix names them all (hacking/check_support.py fails on drift).
+CORE_LINES := 2.17 2.18 2.19
+COMPAT := .venv-compat
+COMPAT_LINES := $(filter-out $(lastword $(CORE_LINES)),$(CORE_LINES))
 
-.PHONY: help test checks static generated lint sanity docs galaxy install-test units lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static generated lint sanity docs galaxy install-test units compat lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -29,8 +35,8 @@ test: host-packages ## everything (what CI runs): the checks beside the lab's sc
 	@# the scenarios' lines (each tagged with its VM) until the last one ends.
 	$(MAKE) --no-print-directory -j2 checks lab-tests
 
-checks: ## the static checks, the unit tests, then the lab's self-tests
-	$(MAKE) --no-print-directory -j1 static units lab-selftest
+checks: ## the static checks, the unit tests (on every ansible-core line), then the lab's self-tests
+	$(MAKE) --no-print-directory -j1 static units compat lab-selftest
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +45,7 @@ $(VENV)/.installed: requirements-dev.txt
 
 static: lint sanity docs galaxy install-test ## every static check
 	$(BIN)/python hacking/generate.py --check
+	$(BIN)/python hacking/check_support.py
 	$(BIN)/python -m py_compile lab/*.py molecule/*/tests/*.py
 	sh -n lab/guest/*.sh lab/image/vm-overlay/usr/local/sbin/lab-init
 
@@ -96,6 +103,32 @@ units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PYTHONPATH="$${dir%/ansible_collections/*}" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
 
+compat: $(addprefix compat-,$(COMPAT_LINES)) ## unit tests and ansible-test sanity on the older ansible-core lines
+
+# compat-2.17 ...: ansible-test keeps each sanity test's venv (by requirements
+# hash) under $HOME/.ansible/test/venv; a HOME in the user cache keeps them
+# across CI runs (~/.cache is kept, ~/.ansible is not), so a warm run installs
+# nothing. ansible-test-env.sh puts the pip bootstrap stub there too, named for
+# the pip version this line of ansible-test pins.
+COMPAT_HOME = $${XDG_CACHE_HOME:-$$HOME/.cache}/lvs-cluster-ansible-test
+.PHONY: $(addprefix compat-,$(COMPAT_LINES))
+$(addprefix compat-,$(COMPAT_LINES)): compat-%: $(COMPAT)/%/.installed
+	@test ! -s tests/sanity/ignore-$*.txt || { echo "compat: ignore entries are not allowed"; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "compat: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
+	export PIP_CACHE_DIR="$${PIP_CACHE_DIR:-$$HOME/.cache/pip}" HOME="$(COMPAT_HOME)" && \
+	  export LVS_AC_ROOT=/tmp/lvs-ac-$*-$$(printf %s "$(CURDIR)" | md5sum | cut -c1-10) && \
+	  export LVS_PIP_VERSION=$$(grep -oP "^\s+pip='\K[0-9.]+" $(COMPAT)/$*/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py) && \
+	  dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
+	  PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$$LVS_AC_ROOT" $(abspath $(COMPAT))/$*/bin/python -m pytest -q -p no:cacheprovider tests/unit && \
+	  PATH="$(abspath $(COMPAT))/$*/bin:$$PATH" ansible-test sanity --venv --python 3.11
+
+$(COMPAT)/%/.installed: tests/requirements-compat.txt
+	@# ignored by git without a .gitignore entry (ansible-test-env.sh copies what git does not ignore)
+	mkdir -p $(COMPAT) && echo '*' > $(COMPAT)/.gitignore
+	rm -rf $(COMPAT)/$* && $(PYTHON) -m venv $(COMPAT)/$*
+	$(COMPAT)/$*/bin/pip install -q --disable-pip-version-check -r tests/requirements-compat.txt 'ansible-core==$*.*'
+	touch $@
+
 lab-selftest: host-packages $(VENV)/.installed ## the lab runner's contract (status, output, cleanup), real boots
 	$(LAB) build
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
@@ -137,4 +170,4 @@ lab-info: ## the lab's cache, image key, backend, and the kernel: version, secco
 	$(LAB) info
 
 clean: ## remove local build output (not the lab cache)
-	rm -rf .ansible tests/output build $(VENV)
+	rm -rf .ansible tests/output build $(VENV) $(COMPAT)
