@@ -18,7 +18,13 @@ from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_schema import Opt
 
 KEEPALIVED = 'Keepalived engine only. '
 
-HA_SERVICE = [
+
+def _since(version, options):
+    """Fields the model gained in a release after 0.1.0."""
+    return [o.replace(version_added=version) for o in options]
+
+
+HA_SERVICE = _since('0.2.0', [
     Option('health_check', 'dict', [
         KEEPALIVED + 'The health check of the service\'s real servers, over the director role\'s '
         'C(director_health_check), key by key.',
@@ -31,14 +37,14 @@ HA_SERVICE = [
     Option('hysteresis', 'int', KEEPALIVED + 'Weight tolerance around the quorum (a flap dampener).'),
     Option('inhibit_on_failure', 'bool', KEEPALIVED + 'Set a failed real server\'s weight to 0 instead of '
            'removing it (its established connections go on).'),
-]
-HA_REAL_SERVER = [
+])
+HA_REAL_SERVER = _since('0.2.0', [
     Option('health_check', 'dict', KEEPALIVED + 'This real server\'s health check, over its service\'s.'),
     Option('inhibit_on_failure', 'bool', KEEPALIVED + 'Overrides the service\'s O(inhibit_on_failure).'),
-]
+])
 
 # The traffic a fwmark service takes: the director role marks it (nftables).
-MARKING = [
+MARKING = _since('0.2.0', [
     Option('ports', 'list', [
         'Ports of the traffic a fwmark service takes: to its O(vips), over O(protocols). The director role '
         'writes the nftables rules that mark it (docs/fwmark.md).',
@@ -48,7 +54,7 @@ MARKING = [
            elements='str', choices=list(sx.PROTOCOLS)),
     Option('match', 'str', 'An nftables match for the traffic of a fwmark service, instead of O(vips), O(ports) '
            'and O(protocols), for example V(ip daddr 198.51.100.0/28 tcp dport 8000-8099).'),
-]
+])
 MARKING_NAMES = frozenset(['vips'] + [o.name for o in MARKING])
 
 HOST = Option('host', 'str', 'An inventory host: its address is its C(lvs_address), else its C(ansible_host) '
@@ -96,6 +102,8 @@ def _line(option, path):
         facts.append('one of ' + ', '.join('V(%s)' % c for c in option.choices))
     if option.default not in (None, []):
         facts.append('default V(%s)' % option.default)
+    if option.version_added:
+        facts.append('added in %s' % option.version_added)
     return 'C(%s%s) (%s): %s' % (path, option.name, '; '.join(facts), ' '.join(option.doc).replace('O(', 'C('))
 
 

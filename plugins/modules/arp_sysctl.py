@@ -102,7 +102,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 sysctls:
-  description: The managed settings and their values after the run (predicted in check mode).
+  description:
+    - The managed settings and their values after the run (predicted in check mode).
+    - Each key is a sysctl name, each value its value as a string.
   returned: always
   type: dict
   sample:

@@ -64,7 +64,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 sysctls:
-  description: The keys written (or that would be) and their values, the ones put back included.
+  description:
+    - The keys written (or that would be) and their values, the ones put back included.
+    - Each key is a sysctl name, each value its value as a string.
   returned: always
   type: dict
   sample:

@@ -133,7 +133,7 @@ unit_file:
   description: Path of the boot unit for this address.
   returned: always
   type: str
-  sample: /etc/systemd/system/lvs-vip-lo-10.0.0.1-32.service
+  sample: /etc/systemd/system/lvs-vip-10.0.0.1.service
 '''
 
 import ipaddress
