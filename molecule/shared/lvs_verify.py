@@ -15,9 +15,37 @@ import time
 from pathlib import Path
 
 import testinfra
+import yaml
 
 
 LOAD = Path(__file__).resolve().parent / "lvs_load.py"
+
+
+# The Debian suites of the lab's node images (lab/image/recipe.py NODE_SUITES):
+# the major release and keepalived line each ships, what a host of that suite
+# must show. A platform without `suite:` runs bookworm (molecule/shared/create.yml).
+SUITES = {"bookworm": {"debian": "12", "keepalived": "2.2."}, "trixie": {"debian": "13", "keepalived": "2.3."}}
+VERSIONS = ("cut -d. -f1 /etc/debian_version; . /etc/os-release; echo $VERSION_CODENAME; "
+            "python3 -c 'import sys; print(sys.version.split()[0])'; systemctl --version | head -n1; "
+            "ipvsadm --version; keepalived --version 2>&1 | head -n1")
+
+
+def assert_suites(scenario_dir, keepalived=()):
+    """Every host runs the Debian release its platform names in molecule.yml
+    (the mixed fleet is proven, not assumed: an image that silently is another
+    suite fails here), and the hosts in `keepalived` run their suite's keepalived."""
+    platforms = yaml.safe_load((Path(scenario_dir) / "molecule.yml").read_text())["platforms"]
+    wanted = {p["name"]: p.get("suite", "bookworm") for p in platforms}
+    found = {name: check_output(pid, VERSIONS).splitlines() for name, pid in pids(list(wanted)).items()}
+    for name, suite in wanted.items():
+        major, codename, python, systemd, ipvsadm, keepalived_v = found[name]
+        print(f"{name}: {suite} (Debian {major}, {codename}), Python {python}, {systemd}, {ipvsadm}, {keepalived_v}")
+    for name, suite in wanted.items():
+        assert found[name][:2] == [SUITES[suite]["debian"], suite], f"{name}: expected {suite}, runs {found[name][:2]}"
+    for name in keepalived:
+        expected = "Keepalived v" + SUITES[wanted[name]]["keepalived"]
+        assert found[name][5].startswith(expected), f"{name}: expected {expected}x, runs {found[name][5]}"
+    return wanted
 
 
 def host(name):

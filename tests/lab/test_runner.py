@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 LAB = [sys.executable, str(Path(__file__).resolve().parents[2] / "lab" / "lab.py")]
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "lab"))
+from image import recipe  # noqa: E402
 SHM = Path("/dev/shm")
 RUN_DIR = re.compile(r"/dev/shm/lvs-lab-\w+")
 
@@ -84,6 +86,20 @@ def test_the_vm_has_ipvs_and_the_working_tree():
     result = lab_run("sh", "-c", "ipvsadm -A -t 192.0.2.1:80 -s wlc && ipvsadm -S -n && test -f galaxy.yml")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "-A -t 192.0.2.1:80 -s wlc" in result.stdout
+
+
+def test_each_node_image_is_the_suite_it_is_named():
+    """One image per suite, each its own Debian release; sshd enabled, no host key baked in."""
+    script = "; ".join(
+        f"echo {suite} $(podman run --rm --systemd=false {recipe.node_image(suite)} sh -c "
+        "'cut -d. -f1 /etc/debian_version; ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l; "
+        "test -L /etc/systemd/system/multi-user.target.wants/ssh.service && echo ssh-enabled')"
+        for suite in recipe.NODE_SUITES)
+    result = lab_run("sh", "-c", script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    releases = {"bookworm": "12", "trixie": "13"}
+    for suite in recipe.NODE_SUITES:
+        assert f"{suite} {releases[suite]} 0 ssh-enabled" in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]],

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (ansible_playbook, assert_ratio, host, longest_outage, mac, reboot, requests,  # noqa: E402
-                        start_load, stop_load, summary)
+from lvs_verify import (ansible_playbook, assert_ratio, assert_suites, host, longest_outage, mac,  # noqa: E402
+                        reboot, requests, start_load, stop_load, summary)
 
 VIP = "198.51.100.100"
 URL = f"http://{VIP}/"
@@ -35,6 +35,14 @@ def vip_holders():
 
 def table(name):
     return host(name).check_output("ipvsadm -S -n")
+
+
+def test_a_fleet_mid_upgrade():
+    # one director on each suite in one VRRP group (keepalived 2.3 and 2.2),
+    # one real server on each; director1 is MASTER first, director2 after the failover
+    suites = assert_suites(Path(__file__).resolve().parents[1], keepalived=("director1", "director2"))
+    assert [suites["director1"], suites["director2"]] == ["trixie", "bookworm"]
+    assert {suites["rs1"], suites["rs2"]} == {"bookworm", "trixie"}
 
 
 def test_keepalived_config_passes_its_own_test():

@@ -6,11 +6,17 @@ from pathlib import Path
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (ansible_playbook, assert_both_families, assert_ratio, host, requests,  # noqa: E402
-                        sysctl, wait_stats)
+from lvs_verify import (ansible_playbook, assert_both_families, assert_ratio, assert_suites, host,  # noqa: E402
+                        requests, sysctl, wait_stats)
 
 VIP = "198.51.100.100"
 DIRECTOR_PRIVATE = "203.0.113.2"
+
+
+def test_a_fleet_mid_upgrade():
+    # the director on trixie, one real server on each suite
+    suites = assert_suites(Path(__file__).resolve().parents[1])
+    assert suites["director"] == "trixie" and {suites["rs1"], suites["rs2"]} == {"bookworm", "trixie"}
 
 
 def test_wrr_3_to_1():

@@ -3,10 +3,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (assert_both_families, assert_ratio, host, reboot, requests, snapshot,  # noqa: E402
-                        sysctl, wait_stats)
+from lvs_verify import (assert_both_families, assert_ratio, assert_suites, host, reboot, requests,  # noqa: E402
+                        snapshot, sysctl, wait_stats)
 
 VIP = "198.51.100.100"
+
+
+def test_a_fleet_mid_upgrade():
+    # the director on trixie, one real server on each suite
+    suites = assert_suites(Path(__file__).resolve().parents[1])
+    assert suites["director"] == "trixie" and {suites["rs1"], suites["rs2"]} == {"bookworm", "trixie"}
 
 
 def test_wrr_3_to_1():
