@@ -131,10 +131,15 @@ def _export_kernels(root: Path, out: Path) -> None:
         shutil.copy2(root / "boot" / f"initrd.img-{version}", out / "initrd.img")
 
 
-def _import_node_images(out: Path, tars: list[Path]) -> None:
-    """Boot the new VM once, writable, to import the node images into podman."""
+def _import_node_images(out: Path, tars: list[Path], kernel_for) -> None:
+    """Boot the new VM once, writable, to import the node images into podman.
+    Under UML it boots the kernel the scenarios boot (kernel_for(out) picks it):
+    Debian 12's UML 6.1 in ptrace mode dies at init on some hosts (init
+    segfaults), and the scenarios never use it there."""
     backend = "uml" if vm.pick_backend("auto") == "uml" else "qemu-tcg"
-    with vm.Job(out, LAB_DIR.parent, backend, mem_mb=2048, writable=True, timeout=900) as job:
+    kernel = kernel_for(out) if kernel_for and backend == "uml" else None
+    with vm.Job(out, LAB_DIR.parent, backend, mem_mb=2048, writable=True, timeout=900,
+                kernel=kernel) as job:
         for tar in tars:
             shutil.move(str(tar), job.run_dir / tar.name)
         rc = job.run(recipe.IMPORT_SCRIPT)
@@ -151,7 +156,9 @@ def _wait(future: concurrent.futures.Future, start: float, what: str):
             vm.log(f"  ... {what}: {time.monotonic() - start:.0f} s")
 
 
-def build(force: bool = False) -> Path:
+def build(force: bool = False, kernel_for=None) -> Path:
+    """The images, built when missing. kernel_for(image_dir) gives the UML
+    kernel for the one boot that imports the node images (None: the image's)."""
     out = image_dir()
     if (out / "build.json").exists() and not force:
         return out
@@ -161,10 +168,10 @@ def build(force: bool = False) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (out / "build.json").exists() and not force:
             return out
-        return _build(out)
+        return _build(out, kernel_for)
 
 
-def _build(out: Path) -> Path:
+def _build(out: Path, kernel_for) -> Path:
     for tool in ("mmdebstrap", "mkfs.ext4"):
         if not shutil.which(tool):
             raise SystemExit(f"lab build: {tool} is missing (apt-get install mmdebstrap e2fsprogs)")
@@ -197,7 +204,7 @@ def _build(out: Path) -> Path:
         shutil.rmtree(root_dir)
         timings["disk_s"] = round(time.monotonic() - start, 1)
         vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node images")
-        _import_node_images(staging, tars)
+        _import_node_images(staging, tars, kernel_for)
         timings["import_s"] = round(time.monotonic() - start - timings["disk_s"], 1)
         timings["total_s"] = round(time.monotonic() - start, 1)
         used = sum(p.stat().st_blocks * 512 for p in staging.rglob("*") if p.is_file())

@@ -57,7 +57,31 @@ def _failed_marker() -> Path:
     return cache_root() / f"kernel-{key()}.failed"
 
 
+def bookworm_refused(cpuinfo: str | None = None) -> str | None:
+    """Why Debian 12's UML 6.1 cannot boot on this host, or None.
+
+    6.1's ptrace mode restores a guest process's FPU state with a fixed-size
+    buffer, and the host's PTRACE_SETREGSET wants the CPU's whole XSAVE area:
+    with AMX tile data (8 KiB more) it refuses, and the guest's init dies of
+    SIGSEGV (kernel panic, exitcode=0x0000000b). Newer UML sizes the buffer
+    from the host, so the own kernel runs there."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return None
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines()
+                  if line.startswith("flags")), [])
+    if "amx_tile" in flags:
+        return ("Debian 12's UML 6.1 cannot run on this host: its CPU has AMX, whose XSAVE area "
+                "6.1's ptrace mode cannot restore (init dies of SIGSEGV)")
+    return None
+
+
 def bookworm(image_dir: Path, why: str) -> Kernel:
+    refused = bookworm_refused()
+    if refused:
+        raise SystemExit(f"lab: {refused}" + (f"; and {why}" if why.startswith("fallback") else ""))
     return Kernel(image_dir / "linux.uml", "Debian 12's UML 6.1 (from the VM image)", why)
 
 

@@ -58,7 +58,7 @@ def prepare(backend: str) -> tuple[Path, kernels.Kernel | None]:
         return image, kernels.pick(image) if backend == "uml" else None
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         own = pool.submit(kernels.own)
-        image = build.build()
+        image = build.build(kernel_for=kernels.pick)  # waits for the kernel only to import
         try:
             own.result()
         except kernels.Unavailable:
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, _on_signal)
     if args.cmd == "build":
         image, kernel = prepare(vm.pick_backend(os.environ.get("LAB_BACKEND", "auto"))) if not args.force \
-            else (build.build(force=True), None)
+            else (build.build(force=True, kernel_for=kernels.pick), None)
         print(image)
         if kernel:
             print(kernel.binary)
