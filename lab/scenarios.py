@@ -24,7 +24,7 @@ import vm
 # the work evenly; unknown scenarios count as 300.
 USUAL_SECONDS = {
     "smoke": 158, "nat": 220, "dr": 324, "tun": 294, "mixed": 265, "modules": 510, "ha": 724, "lifecycle": 1996,
-    "quickstart": 250,
+    "quickstart": 400,
 }
 
 

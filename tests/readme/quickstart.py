@@ -64,7 +64,11 @@ class User:
         (ssh / "known_hosts").write_text(scan.stdout)
         venv = Path(sys.executable).parent  # ansible-playbook beside this Python
         self.env = {"PATH": f"{venv}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                    "HOME": str(home), "LANG": "C.UTF-8", "USER": os.environ.get("USER", "root")}
+                    "HOME": str(home), "LANG": "C.UTF-8", "USER": os.environ.get("USER", "root"),
+                    # OpenSSH takes ~ from the password database, not $HOME: point ssh,
+                    # sftp and scp at this home's key and known hosts, as ~/.ssh would
+                    "ANSIBLE_SSH_COMMON_ARGS": f"-o IdentityFile={ssh / 'id_ed25519'} "
+                                               f"-o UserKnownHostsFile={ssh / 'known_hosts'}"}
 
     def run(self, command: str) -> str:
         print(f"\n$ {command}", flush=True)
