@@ -8,12 +8,10 @@ the prediction, and the canonical rendering."""
 
 from __future__ import annotations
 
-import ipaddress
-
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_model import (
     _Record)
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_syntax import (
-    PROTOCOLS)
+    PROTOCOLS, ip_parts)
 
 
 # ---------------------------------------------------------------- diff
@@ -139,8 +137,8 @@ def dest_sort_key(dest):
     read back after applying it list them differently; everything shown to
     the user is sorted with this key so that check mode and the real run agree.
     """
-    ip = ipaddress.ip_address(dest.address)
-    return (ip.version, int(ip), dest.port)
+    _text, version, number = ip_parts(dest.address)
+    return (version, number, dest.port)
 
 
 def sorted_dests(table, key):
@@ -152,8 +150,8 @@ def service_sort_key(service):
     ipvsadm lists services in the kernel's hash order, a prediction has them in insertion order."""
     if service.fwmark:
         return (1, service.family, service.fwmark, 0, 0)
-    ip = ipaddress.ip_address(service.address)
-    return (0, ip.version, int(ip), service.port, PROTOCOLS.index(service.protocol))
+    _text, version, number = ip_parts(service.address)
+    return (0, version, number, service.port, PROTOCOLS.index(service.protocol))
 
 
 def render_table(table, keys=None):

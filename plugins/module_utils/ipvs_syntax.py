@@ -8,6 +8,7 @@ forwarding methods and scheduler flags. No I/O."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 FAMILIES = ('ipv4', 'ipv6')
@@ -61,6 +62,17 @@ class ModelError(ValueError):
 
 # ---------------------------------------------------------------- addresses
 
+@functools.lru_cache(maxsize=None)
+def ip_parts(value):
+    """(canonical text, version, integer) of an IP literal; ValueError if it is none.
+
+    Cached: a large table names the same few thousand addresses hundreds of
+    thousands of times (keys, families, sort order), and ipaddress parses slowly.
+    """
+    ip = ipaddress.ip_address(value)
+    return str(ip), ip.version, int(ip)
+
+
 def canonical_ip(text):
     """Return (canonical address string, family) for an IP literal.
 
@@ -71,14 +83,14 @@ def canonical_ip(text):
     if value.startswith('[') and value.endswith(']'):
         value = value[1:-1]
     try:
-        ip = ipaddress.ip_address(value)
+        address, version, _int = ip_parts(value)
     except ValueError:
         raise ModelError('%r is not an IPv4 or IPv6 address' % (text,))
-    return str(ip), 'ipv%d' % ip.version
+    return address, 'ipv%d' % version
 
 
 def family_of(address):
-    return 'ipv%d' % ipaddress.ip_address(address).version
+    return 'ipv%d' % ip_parts(address)[1]
 
 
 def service_family(address=None, fwmark=None, family=None):

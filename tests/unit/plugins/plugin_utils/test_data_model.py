@@ -152,3 +152,28 @@ def test_a_host_without_an_address_of_the_family_is_refused_once_its_facts_are_k
     with pytest.raises(AnsibleFilterError, match=r'\[0\]\.real_servers\[0\]\.host: cannot tell the IPv6 address'):
         dm.check_model(model, {'rs3': {'ansible_default_ipv4': {'address': '198.51.100.13'},
                                        'ansible_default_ipv6': {}}})
+
+
+def test_director_view_is_the_separate_filters_in_one_call():
+    model = MODEL + [dict(address='198.51.100.100', port=443, state='absent',
+                          real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
+    view = dm.director_view(model, HOSTVARS)
+    assert view['services'] == dm.director_services(model, HOSTVARS)
+    assert view['fwmark_rules'] == dm.fwmark_rules(model)
+    assert view['empty'] is False
+    # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
+    assert view['nat_addresses'] == ['203.0.113.11', '203.0.113.12']
+    assert view['vips'] == ['198.51.100.100', '198.51.100.101', '198.51.100.102']
+
+
+@pytest.mark.parametrize('model', [None, [], [dict(address='198.51.100.100', port=80, state='absent')]])
+def test_director_view_of_no_service_left_is_empty(model):
+    view = dm.director_view(model, HOSTVARS)
+    assert view['empty'] is True and view['vips'] == [] and view['nat_addresses'] == []
+    assert view['fwmark_rules'] == ''
+
+
+def test_director_view_checks_the_model_first():
+    with pytest.raises(AnsibleFilterError, match=r'lvs_virtual_services\[0\]\.real_servers\[0\]'):
+        dm.director_view([dict(address='198.51.100.100', port=80, real_servers=[dict(address='203.0.113.1',
+                                                                                     weight=-1)])], HOSTVARS)
