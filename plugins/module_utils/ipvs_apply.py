@@ -42,12 +42,17 @@ def plan_on_host(module, items, purge, owned=()):
 
 
 def wait_drained(runner, deletes, timeout, poll, inactive=False):
-    """Poll the real servers to delete until none is busy or the time is up (one -L per service per poll)."""
+    """Poll the real servers to delete until none is busy or the time is up."""
     start = time.monotonic()
     services = dict((op.service.key, op.service) for op in deletes)
     while True:
-        listings = dict((key, runner.list_service(svc)['services'].get(key, {'dests': {}}))
-                        for key, svc in services.items())
+        # one listing of the whole table when several services drain: one
+        # ipvsadm run per poll, not one per service (thousands at scale)
+        if len(services) == 1:
+            found = dict((key, runner.list_service(svc)['services'].get(key)) for key, svc in services.items())
+        else:
+            found = runner.list_table()['services']
+        listings = dict((key, found.get(key) or {'dests': {}}) for key in services)
         waited = round(time.monotonic() - start, 1)
         status = []
         for op in deletes:

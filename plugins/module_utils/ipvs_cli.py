@@ -128,9 +128,16 @@ class IPVSRunner(object):
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
         return table
 
+    def list_table(self):
+        """The whole table's listing (`-L -n`), parsed: connection counts included."""
+        return self._listing(['-L', '-n'])
+
     def list_service(self, service, extra=()):
         """One service's listing (`-L -n --exact <key>`), parsed."""
-        _rc, out, _err = self.run(['-L', '-n', '--exact'] + list(extra) + service.key_args)
+        return self._listing(['-L', '-n', '--exact'] + list(extra) + service.key_args)
+
+    def _listing(self, args):
+        _rc, out, _err = self.run(args)
         try:
             return ps.parse_listing(out)
         except sx.ModelError as exc:

@@ -635,7 +635,8 @@ class FakeHost(object):
         known = {'-S', '--save', '-L', '-l', '--list', '-n', '--numeric', '--exact', '--thresholds'}
         if not ('-n' in opts or '--numeric' in opts) or opts - known:
             raise AssertionError('unexpected command ipvsadm %s' % ' '.join(args))
-        if self.conn_script and '--exact' in opts:
+        # a drain poll: a connection listing (one service or the whole table)
+        if self.conn_script and not opts & {'-S', '--save', '--thresholds'}:
             self.conns = self.conn_script.pop(0)
         rest = [a for a in args if a not in known]
         listed = self.kernel.listed()

@@ -234,6 +234,21 @@ def test_drain_adds_first_then_weight_0_waits_for_active_then_deletes(kernel):
     assert again['changed'] is False and 'drained' not in again
 
 
+def test_drain_of_several_services_lists_the_table_once_per_poll(kernel):
+    # thousands of services may drain at once: one ipvsadm per poll, not one per service
+    second = DRAIN_SAVE.replace('198.51.100.100:80', '198.51.100.101:80')
+    host = FakeHost(DRAIN_SAVE + second)
+    other = ('-t 198.51.100.101:80', '198.51.100.13:80')
+    host.conn_script = [{DRAINED: (1, 0), other: (0, 0)}, {DRAINED: (0, 0), other: (1, 0)}, {}]
+    args = dict(DRAIN_ARGS, services=DRAIN_ARGS['services'] + [
+        dict(DRAIN_ARGS['services'][0], address='198.51.100.101')])
+    result = run_module(ipvs_table, args, host)
+    polls = [c for c in host.ipvsadm_calls() if c[:1] == ['-L'] and '--thresholds' not in c]
+    assert polls == [['-L', '-n']] * 3
+    assert [d['timed_out'] for d in result['drained']] == [False, False]
+    assert host.table.dest(*DRAINED) is None and host.table.dest(*other) is None
+
+
 def test_drain_check_mode_lists_the_same_commands_and_waits_for_nothing(kernel):
     checked = run_module(ipvs_table, DRAIN_ARGS, FakeHost(DRAIN_SAVE), check_mode=True, diff=True)
     host = FakeHost(DRAIN_SAVE)
