@@ -1,21 +1,23 @@
 """Converge N virtual services x M real servers, four ways, on a real kernel IPVS.
 
-Runs as root on a director host (the lab VM: `make bench`). For each N:
+Runs as root on a director host (the lab VM: `make bench`). For each size,
+four operations: a first converge into an empty table, a no-op re-run, one
+weight changed (exactly one `-e`, the rest of the table untouched, no flush)
+and every tenth real server replaced by a new address (a rolling redeploy):
 
-  role     the lvs.cluster.director role in a play (connection local):
-           first converge from an empty table, a no-op re-run, a re-run with
-           one weight changed (its diff must be exactly one `-e` and the rest
-           of the table untouched, no flush);
-  module   lvs.cluster.ipvs_table run directly, outside Ansible, from an
-           empty table: the collection's own cost, with its peak RSS;
+  role     the lvs.cluster.director role in a play (connection local, static
+           engine), with the controller's peak RSS;
+  module   lvs.cluster.ipvs_table run directly, outside Ansible: the
+           collection's own cost, with its peak RSS;
+  empty    a play of as many empty tasks as the role ran: Ansible's own cost;
   naive    one ansible.builtin.command task item per `ipvsadm -A` / `-a`
            (only where it is predicted to end within --naive-limit seconds;
            larger sizes are extrapolated from the largest measured one and
            labelled so);
   floor    `ipvsadm -R` of the same rules into an empty table, timed alone.
 
-Writes results JSON (for benchmarks/plot.py) and prints a table with ratios
-to the role and to the floor.
+Writes results JSON (for benchmarks/plot.py) and prints a table with the
+ratios the role and the module are held to, all from the same run.
 """
 from __future__ import annotations
 
@@ -94,22 +96,35 @@ def playbook(play, extra_vars, workdir):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
                ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    start = time.monotonic()
-    proc = subprocess.run(["ansible-playbook", "-i", "localhost,", "-c", "local",
-                           str(HERE / play), "-e", f"@{vars_file}"],
-                          capture_output=True, text=True, env=env, check=False)
-    wall = time.monotonic() - start
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-        raise SystemExit(f"{play} failed (exit {proc.returncode})")
+    wall, rc, out, err, rss = timed(["ansible-playbook", "-i", "localhost,", "-c", "local",
+                                     str(HERE / play), "-e", f"@{vars_file}"], env)
+    if rc != 0:
+        sys.stderr.write(out[-4000:] + err[-4000:])
+        raise SystemExit(f"{play} failed (exit {rc})")
+    PEAKS.append(rss)
     tasks = []
-    for play_out in json.loads(proc.stdout)["plays"]:
+    for play_out in json.loads(out)["plays"]:
         for task in play_out["tasks"]:
             t = task["task"]
             times = t["duration"]
             tasks.append({"name": t["name"], "seconds": _span(times),
                           "result": task["hosts"].get("localhost", {})})
     return wall, tasks
+
+
+PEAKS = []  # the controller's peak RSS (MB) of each play run, for the row being measured
+
+
+def timed(argv, env=None):
+    """Run argv: (wall seconds, rc, stdout, stderr, peak RSS in MB of it and its children, from wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err, env=env)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        out.seek(0)
+        err.seek(0)
+        return wall, os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss / 1024.0
 
 
 def _span(duration):
@@ -123,23 +138,48 @@ def ipvs_task(tasks):
     return next(t for t in tasks if "Converge the IPVS table" in t["name"])
 
 
+def one_weight(services):
+    """The model with the first real server's weight changed: exactly one -e."""
+    changed = json.loads(json.dumps(services))
+    changed[0]["real_servers"][0]["weight"] += 10
+    return changed
+
+
+def replaced(services):
+    """The model with every tenth real server replaced by a new address (a rolling redeploy)."""
+    changed = json.loads(json.dumps(services))
+    k = 0
+    for svc in changed:
+        for rs in svc["real_servers"]:
+            if k % 10 == 0:  # 172.24/13 and up: never one of model()'s 172.16/16
+                rs["address"] = f"172.{24 + k // 62500}.{k // 250 % 250}.{1 + k % 250}"
+            k += 1
+    return changed
+
+
+OPERATIONS = ("first", "noop", "one_weight", "replace10")
+
+
 def run_role(services, workdir):
     # ipvsadm is part of the lab image (and its venv Python has no apt bindings)
     base = {"lvs_virtual_services": services, "director_vip_interface": IFACE,
             "director_install_package": False}
     flush()
+    del PEAKS[:]
     first, first_tasks = playbook("director.yml", base, workdir)
     after_first = table()
     noop, noop_tasks = playbook("director.yml", base, workdir)
-    changed = json.loads(json.dumps(services))
-    changed[0]["real_servers"][0]["weight"] += 10
-    one, one_tasks = playbook("director.yml", dict(base, lvs_virtual_services=changed), workdir)
+    one, one_tasks = playbook("director.yml", dict(base, lvs_virtual_services=one_weight(services)), workdir)
     after_one = table()
+    moved = replaced(services)
+    repl, repl_tasks = playbook("director.yml", dict(base, lvs_virtual_services=moved), workdir)
+    after_repl = table()
     commands = ipvs_task(one_tasks)["result"].get("commands")
     removed = sorted(set(after_first.splitlines()) - set(after_one.splitlines()))
     added = sorted(set(after_one.splitlines()) - set(after_first.splitlines()))
     # What the issue holds the role to: a no-op changes nothing, one weight is
-    # exactly one in-place edit (the batch fed to ipvsadm -R), no flush.
+    # exactly one in-place edit (the batch fed to ipvsadm -R), no flush; the
+    # replaced real servers leave and the new ones arrive, nothing else moves.
     problems = []
     if any(t["result"].get("changed") for t in noop_tasks):
         problems.append("the no-op re-run reported changes: "
@@ -148,49 +188,72 @@ def run_role(services, workdir):
         problems.append(f"one weight changed gave the batch {commands}")
     if len(removed) != 1 or len(added) != 1:
         problems.append(f"one weight changed the table by -{removed} +{added}")
+    if sorted(after_repl.splitlines()) != sorted(saved(moved).splitlines()):
+        problems.append("10% of real servers replaced: the table is not the model's")
     if problems:
         raise SystemExit("director role: " + "; ".join(problems))
     return {
-        "first": first, "noop": noop, "one_weight": one,
+        "first": first, "noop": noop, "one_weight": one, "replace10": repl,
         "first_ipvs_task": ipvs_task(first_tasks)["seconds"],
         "noop_ipvs_task": ipvs_task(noop_tasks)["seconds"],
         "one_weight_ipvs_task": ipvs_task(one_tasks)["seconds"],
+        "replace10_ipvs_task": ipvs_task(repl_tasks)["seconds"],
         "tasks": len(first_tasks),
+        "controller_peak_rss_mb": max(PEAKS),
         "one_weight_commands": commands,
         "one_weight_table_lines": {"removed": removed, "added": added},
         "entries_after_first": len(after_first.splitlines()),
     }
 
 
-def run_module(services):
-    """ipvs_table executed directly, outside Ansible, into an empty table.
-
-    Wall time and the peak RSS of that one process (os.wait4's rusage).
-    """
+def saved(services):
+    """What ipvsadm -S -n prints for this model (the floor restores it into an empty table)."""
     flush()
+    sh(["ipvsadm", "-R"], data=rules(services))
+    text = table()
+    flush()
+    return text
+
+
+def module_items(services):
     items = []
     for s in services:
         s = dict(s, real_servers=[dict(r, forwarding="dr") for r in s["real_servers"]])
         s.pop("forwarding")
         items.append(s)
-    with tempfile.TemporaryDirectory() as tmp:
-        args_file, out_file = Path(tmp) / "args.json", Path(tmp) / "out.json"
-        args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"services": items, "purge": "all"}}))
-        with out_file.open("w") as out:
-            start = time.monotonic()
-            proc = subprocess.Popen([sys.executable, "-m", MODULE, str(args_file)],
-                                    stdout=out, stderr=subprocess.STDOUT)
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            wall = time.monotonic() - start
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        text = out_file.read_text()
+    return items
+
+
+def module_once(services, tmp):
+    """ipvs_table executed directly, outside Ansible: wall, kernel operations, its peak RSS (wait4)."""
+    args_file = Path(tmp) / "args.json"
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"services": module_items(services), "purge": "all"}}))
+    wall, _rc, out, _err, rss = timed([sys.executable, "-m", MODULE, str(args_file)])
     try:
-        result = json.loads(text)
+        result = json.loads(out)
     except ValueError:
-        raise SystemExit(f"ipvs_table did not answer JSON: {text[-2000:]}")
+        raise SystemExit(f"ipvs_table did not answer JSON: {out[-2000:]}")
     if result.get("failed"):
         raise SystemExit(f"ipvs_table failed: {result.get('msg')}")
-    return {"seconds": wall, "commands": len(result["commands"]), "peak_rss_mb": usage.ru_maxrss / 1024.0}
+    return {"seconds": wall, "commands": len(result["commands"]), "peak_rss_mb": rss}
+
+
+def run_module(services):
+    """ipvs_table alone, the role's four operations in the same order: first into an empty table."""
+    flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        out = {"first": module_once(services, tmp), "noop": module_once(services, tmp),
+               "one_weight": module_once(one_weight(services), tmp)}
+        module_once(services, tmp)  # back to the model, so that replace10 starts where the role's does
+        out["replace10"] = module_once(replaced(services), tmp)
+    flush()
+    if out["noop"]["commands"] or out["one_weight"]["commands"] != 1:
+        raise SystemExit(f"ipvs_table alone: no-op {out['noop']['commands']} and one weight "
+                         f"{out['one_weight']['commands']} kernel operations (0 and 1 expected)")
+    # the first converge's figures where one figure is asked for (older results, the plot)
+    out.update(seconds=out["first"]["seconds"], peak_rss_mb=max(o["peak_rss_mb"] for o in
+                                                               (out[k] for k in OPERATIONS)))
+    return out
 
 
 def run_ansible_floor(task_count, workdir):
@@ -231,36 +294,38 @@ def run_naive(services, workdir):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="10,100,1000,5000", help="values of N")
-    parser.add_argument("--real-servers", type=int, default=8, help="M")
+    parser.add_argument("--sizes", default="10,100,1000,5000,2284x16",
+                        help="N (services, with --real-servers each) or NxM, comma-separated; 2284x16 is the "
+                             "largest configuration keepalived's users report (keepalived issue #2318)")
+    parser.add_argument("--real-servers", type=int, default=8, help="M where a size does not give it")
     parser.add_argument("--naive-limit", type=float, default=600, help="seconds a naive run may take")
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args()
-    sizes = [int(n) for n in args.sizes.split(",")]
-    m = args.real_servers
+    sizes = [tuple(int(v) for v in (size.split("x") + [args.real_servers])[:2]) for size in args.sizes.split(",")]
     sh(["modprobe", "ip_vs"])
     # The lab VM boots without systemd; a real director has this folder.
     Path("/etc/modules-load.d").mkdir(exist_ok=True)
     if sh(["ip", "link", "show", IFACE], check=False).returncode != 0:
         sh(["ip", "link", "add", IFACE, "type", "dummy"])
         sh(["ip", "link", "set", IFACE, "up"])
-    results = {"m": m, "host": {"kernel": platform.release(), "python": platform.python_version(),
+    results = {"host": {"kernel": platform.release(), "python": platform.python_version(),
                                 "ipvsadm": sh(["ipvsadm", "--version"]).stdout.strip(),
                                 "ansible": sh(["ansible", "--version"]).stdout.splitlines()[0]},
                "sizes": []}
     naive_rate = None  # seconds per entry, from the largest measured naive run
     with tempfile.TemporaryDirectory() as workdir:
         collection_root(workdir)
-        for n in sizes:
+        for n, m in sizes:
             services = model(n, m)
             entries = n * (1 + m)
-            row = {"n": n, "entries": entries}
+            row = {"n": n, "m": m, "entries": entries}
             print(f"== N={n} x M={m} ({entries} entries)", flush=True)
             row["floor"] = run_floor(services)
             print(f"   floor ipvsadm -R: {row['floor']['seconds']:.3f} s", flush=True)
             row["module"] = run_module(services)
-            print(f"   ipvs_table alone: {row['module']['seconds']:.3f} s, "
-                  f"peak RSS {row['module']['peak_rss_mb']:.0f} MB", flush=True)
+            mod = row["module"]
+            print("   ipvs_table alone: " + ", ".join(f"{op} {mod[op]['seconds']:.2f} s" for op in OPERATIONS)
+                  + f", peak RSS {mod['peak_rss_mb']:.0f} MB", flush=True)
             try:
                 row["role"] = run_role(services, workdir)
             except SystemExit as exc:  # recorded, so that the other sizes still count
@@ -268,9 +333,10 @@ def main():
                 print(f"   director role FAILED: {exc}", flush=True)
             if "role" in row:
                 r = row["role"]
-                print(f"   director role: first {r['first']:.2f} s (ipvs_table task {r['first_ipvs_task']:.2f} s), "
-                      f"no-op {r['noop']:.2f} s ({r['noop_ipvs_task']:.2f} s), one weight {r['one_weight']:.2f} s "
-                      f"({r['one_weight_ipvs_task']:.2f} s): {r['one_weight_commands']}", flush=True)
+                print("   director role: " + ", ".join(f"{op} {r[op]:.2f} s (ipvs_table task {r[op + '_ipvs_task']:.2f} s)"
+                                                      for op in OPERATIONS)
+                      + f"; one weight: {r['one_weight_commands']}; controller peak RSS "
+                        f"{r['controller_peak_rss_mb']:.0f} MB", flush=True)
                 row["ansible_floor"] = run_ansible_floor(r["tasks"], workdir)
                 print(f"   Ansible alone, {r['tasks']} empty tasks: {row['ansible_floor']:.2f} s", flush=True)
             predicted = naive_rate * entries if naive_rate else 0
@@ -283,6 +349,7 @@ def main():
             print(f"   naive: {row['naive']['seconds']:.1f} s"
                   f"{'' if row['naive']['measured'] else ' (extrapolated)'}", flush=True)
             flush()
+            row["ratios"] = ratios(row)
             results["sizes"].append(row)
             save(results, args.out)  # after each size: a later failure keeps these
     print(report(results))
@@ -295,24 +362,36 @@ def save(results, path):
     out.write_text(json.dumps(results, indent=1))
 
 
+def ratios(row):
+    """The issue's ratios, from one run: the role against Ansible's own cost plus the module's, the module
+    against the floor."""
+    mod = row["module"]
+    out = {"module / floor": mod["first"]["seconds"] / row["floor"]["seconds"]}
+    if "role" in row:
+        r, empty = row["role"], row["ansible_floor"]
+        for op in OPERATIONS:
+            out[f"role {op} / (empty + module {op})"] = r[op] / (empty + mod[op]["seconds"])
+    return out
+
+
 def report(results):
-    cols = ["N x M", "entries", "floor s", "ipvs_table alone s", "role first s", "its ipvs task s",
-            "role no-op s", "role 1 weight s", "empty play s", "naive s", "naive / role", "role / floor",
-            "ipvs task / floor", "module RSS MB"]
+    cols = ["N x M", "entries", "floor s", "module first / no-op / 1 weight / 10% s", "role first / no-op / "
+            "1 weight / 10% s", "empty play s", "naive s", "role no-op / (empty + module no-op)",
+            "role first / (empty + module first)", "module / floor", "RSS module / controller MB"]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in results["sizes"]:
-        fl, nv = row["floor"]["seconds"], row["naive"]
+        mod, nv = row["module"], row["naive"]
         naive = f"{nv['seconds']:.1f}" + ("" if nv["measured"] else " (extrapolated)")
-        head = [f"{row['n']} x {results['m']}", row["entries"], f"{fl:.3f}", f"{row['module']['seconds']:.2f}"]
-        tail = [f"{row['module']['peak_rss_mb']:.0f}"]
-        if "role" not in row:
-            cells = head + ["failed: " + row.get("role_error", "?")[:60]] + ["-"] * 4 + [naive] + ["-"] * 3 + tail
-        else:
-            r = row["role"]
-            cells = head + [f"{r['first']:.2f}", f"{r['first_ipvs_task']:.2f}", f"{r['noop']:.2f}",
-                            f"{r['one_weight']:.2f}", f"{row['ansible_floor']:.2f}", naive,
-                            f"{nv['seconds'] / r['first']:.1f}x", f"{r['first'] / fl:.1f}x",
-                            f"{r['first_ipvs_task'] / fl:.1f}x"] + tail
+        rt = ratios(row)
+        r = row.get("role")
+        cells = [f"{row['n']} x {row['m']}", row["entries"], f"{row['floor']['seconds']:.2f}",
+                 " / ".join(f"{mod[op]['seconds']:.1f}" for op in OPERATIONS),
+                 " / ".join(f"{r[op]:.1f}" for op in OPERATIONS) if r else "failed: " + row.get("role_error", "?")[:60],
+                 f"{row['ansible_floor']:.1f}" if r else "-", naive,
+                 f"{rt['role noop / (empty + module noop)']:.2f}" if r else "-",
+                 f"{rt['role first / (empty + module first)']:.2f}" if r else "-",
+                 f"{rt['module / floor']:.1f}",
+                 f"{mod['peak_rss_mb']:.0f} / " + (f"{r['controller_peak_rss_mb']:.0f}" if r else "-")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
 

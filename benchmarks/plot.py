@@ -34,9 +34,11 @@ def main(src: str, dest: str) -> int:
         ("naive: one ipvsadm task per entry", series(lambda r: r["naive"]["seconds"]), "tab:red"),
         ("director role, first converge (whole play)", series(lambda r: r["role"]["first"]), "tab:blue"),
         ("director role, no-op re-run (whole play)", series(lambda r: r["role"]["noop"]), "tab:cyan"),
+        ("director role, 10% of real servers replaced", series(lambda r: r["role"]["replace10"]), "tab:olive"),
         ("Ansible alone: same number of empty tasks", series(lambda r: r["ansible_floor"]), "tab:gray"),
         ("its ipvs_table task", series(lambda r: r["role"]["first_ipvs_task"]), "tab:purple"),
-        ("ipvs_table module alone", series(lambda r: r["module"]["seconds"]), "tab:green"),
+        ("ipvs_table module alone, first converge", series(lambda r: r["module"]["seconds"]), "tab:green"),
+        ("ipvs_table module alone, no-op", series(lambda r: r["module"]["noop"]["seconds"]), "tab:brown"),
         ("floor: ipvsadm -R of the same rules", series(lambda r: r["floor"]["seconds"]), "black"),
     ]
     fig, ax = plt.subplots(figsize=(9, 6))
@@ -49,7 +51,7 @@ def main(src: str, dest: str) -> int:
                    label="naive, extrapolated (not run)")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel(f"IPVS table entries (N services x (1 + {results['m']} real servers))")
+    ax.set_xlabel("IPVS table entries (N services x (1 + M real servers))")
     ax.set_ylabel("wall seconds")
     ax.set_title(f"Converging an IPVS table in the lab VM ({results['host']['kernel']})")
     ax.grid(True, which="both", alpha=0.3)
