@@ -23,6 +23,11 @@ options:
     description: The C(hostvars) of the play, to resolve C(host) entries.
     type: dict
     required: true
+  health_check:
+    description:
+      - The keepalived engine's default health check (the role's C(director_health_check)). When given, the
+        result also holds C(keepalived), as P(lvs.cluster.keepalived_services#filter) returns it.
+    type: dict
 '''
 
 EXAMPLES = r'''
@@ -57,13 +62,18 @@ _value:
         services, each once.
       type: list
       elements: str
+    keepalived:
+      description: The services in keepalived's terms, as P(lvs.cluster.keepalived_services#filter) returns them.
+      returned: when O(health_check) is given
+      type: list
+      elements: dict
     fwmark_rules:
       description: The nftables rules marking the fwmark services' traffic, as
         P(lvs.cluster.fwmark_rules#filter) returns them (empty when none lists its traffic).
       type: str
 '''
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils.data_model import director_view
+from ansible_collections.lvs.cluster.plugins.plugin_utils.director import director_view
 
 
 class FilterModule(object):

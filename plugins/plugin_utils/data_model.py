@@ -281,30 +281,3 @@ def fwmark_rules(model, field='lvs_virtual_services'):
             marked.append((typed['fwmark'], found))
     return fw.ruleset(marked)
 
-
-def director_view(model, hostvars, field='lvs_virtual_services'):
-    """What the director role derives from the model, checked and worked out in one call.
-
-    Ansible templates a large model slowly, once per expression that reads it,
-    so the role asks once for everything: services (director_services), empty
-    (no service left but ones marked absent), nat_addresses (the NAT real
-    servers of the services that stay), vips (their addresses, then the vips of
-    their fwmark services, each once) and fwmark_rules (fwmark_rules).
-    """
-    model = check_model(plain(model), hostvars, field)
-    table = director_services(model, hostvars, field)
-    staying = [(svc, item) for svc, item in zip(model, table) if svc.get('state') != 'absent']
-    vips, seen = [], set()
-    for svc, _item in staying:
-        for vip in addresses_of(svc.get('address')) + addresses_of(svc.get('vips')):
-            if vip not in seen:
-                seen.add(vip)
-                vips.append(vip)
-    return {
-        'services': table,
-        'empty': not staying,
-        'nat_addresses': [rs['address'] for _svc, item in staying for rs in item['real_servers']
-                          if rs['forwarding'] == 'nat'],
-        'vips': vips,
-        'fwmark_rules': fwmark_rules(model, field),
-    }

@@ -9,6 +9,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+from ansible_collections.lvs.cluster.plugins.plugin_utils import director
+from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
 
 HOSTVARS = {
     'rs1': {'lvs_address': '203.0.113.11'},
@@ -157,23 +159,28 @@ def test_a_host_without_an_address_of_the_family_is_refused_once_its_facts_are_k
 def test_director_view_is_the_separate_filters_in_one_call():
     model = MODEL + [dict(address='198.51.100.100', port=443, state='absent',
                           real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
-    view = dm.director_view(model, HOSTVARS)
+    view = director.director_view(model, HOSTVARS)
     assert view['services'] == dm.director_services(model, HOSTVARS)
     assert view['fwmark_rules'] == dm.fwmark_rules(model)
     assert view['empty'] is False
     # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
     assert view['nat_addresses'] == ['203.0.113.11', '203.0.113.12']
     assert view['vips'] == ['198.51.100.100', '198.51.100.101', '198.51.100.102']
+    assert 'keepalived' not in view
+    health = {'delay_loop': 2}
+    plain = model[:2] + model[3:]  # keepalived checks a fwmark service's real servers on a stated port
+    assert director.director_view(plain, HOSTVARS, health)['keepalived'] == ka.keepalived_services(plain, HOSTVARS,
+                                                                                                  health)
 
 
 @pytest.mark.parametrize('model', [None, [], [dict(address='198.51.100.100', port=80, state='absent')]])
 def test_director_view_of_no_service_left_is_empty(model):
-    view = dm.director_view(model, HOSTVARS)
+    view = director.director_view(model, HOSTVARS)
     assert view['empty'] is True and view['vips'] == [] and view['nat_addresses'] == []
     assert view['fwmark_rules'] == ''
 
 
 def test_director_view_checks_the_model_first():
     with pytest.raises(AnsibleFilterError, match=r'lvs_virtual_services\[0\]\.real_servers\[0\]'):
-        dm.director_view([dict(address='198.51.100.100', port=80, real_servers=[dict(address='203.0.113.1',
+        director.director_view([dict(address='198.51.100.100', port=80, real_servers=[dict(address='203.0.113.1',
                                                                                      weight=-1)])], HOSTVARS)
