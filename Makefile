@@ -148,12 +148,14 @@ lab-bench: host-packages $(VENV)/.installed ## an empty 10-task play timed on th
 demo: host-packages ## bring up a cluster in the lab and show requests being balanced
 	$(LAB) run -- sh lab/guest/demo.sh
 
-BENCH_SIZES ?= 10,100,1000,5000
+BENCH_SIZES ?= 10,100,1000,5000,2284x16
+BENCH_ENGINES ?= static,keepalived
 BENCH_OUT ?= benchmarks/results/latest.json
 BENCH_MEM ?= 12288
-bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,...; ~20 min), table + plot
+bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,1000x8,...), table + plot
 	@# 5,000 x 8 needs more than the default 4 GB: Ansible holds the whole model in every worker
-	$(LAB) run --mem $(BENCH_MEM) -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) --out $(BENCH_OUT)
+	$(LAB) run --mem $(BENCH_MEM) -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) \
+	  --engines $(BENCH_ENGINES) --out $(BENCH_OUT)
 	$(BIN)/python benchmarks/plot.py $(BENCH_OUT) docs/images/benchmark.png
 
 $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt

@@ -28,12 +28,16 @@ import platform
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 IFACE = "lvsbench0"
 MODULE = "ansible_collections.lvs.cluster.plugins.modules.ipvs_table"
+NSENTER = HERE.parent / "molecule" / "shared" / "plugins" / "connection"
+KA_NODE = "lvsbench-director"   # the keepalived engine's director: a node container booting systemd
+KA_IMAGE = "localhost/lvs-lab/node:bookworm"
 SERVICES_PER_VIP = 1000   # the role puts each VIP on the NIC: keep VIPs few, ports many
 
 
@@ -89,14 +93,17 @@ def flush():
     sh(["ipvsadm", "-C"])
 
 
-def playbook(play, extra_vars, workdir):
+def playbook(play, extra_vars, workdir, host="localhost", connection="local"):
     """Run a playbook; wall seconds and the per-task results (json callback)."""
     vars_file = Path(workdir) / "vars.json"
     vars_file.write_text(json.dumps(extra_vars))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
                ANSIBLE_CALLBACK_RESULT_FORMAT="json", ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
-    wall, rc, out, err, rss = timed(["ansible-playbook", "-i", "localhost,", "-c", "local",
+               ANSIBLE_LOCALHOST_WARNING="false", ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+               ANSIBLE_CONNECTION_PLUGINS=str(NSENTER))
+    if connection != "local":  # the node container's own Python
+        env["ANSIBLE_PYTHON_INTERPRETER"] = "/usr/bin/python3"
+    wall, rc, out, err, rss = timed(["ansible-playbook", "-i", f"{host},", "-c", connection,
                                      str(HERE / play), "-e", f"@{vars_file}"], env)
     if rc != 0:
         sys.stderr.write(out[-4000:] + err[-4000:])
@@ -108,7 +115,7 @@ def playbook(play, extra_vars, workdir):
             t = task["task"]
             times = t["duration"]
             tasks.append({"name": t["name"], "seconds": _span(times),
-                          "result": task["hosts"].get("localhost", {})})
+                          "result": task["hosts"].get(host, {})})
     return wall, tasks
 
 
@@ -206,6 +213,90 @@ def run_role(services, workdir):
     }
 
 
+class KeepalivedNode:
+    """The lab's node image (systemd, keepalived) as a director of its own network namespace."""
+
+    def __enter__(self):
+        sh(["podman", "run", "--detach", "--replace", "--name", KA_NODE, "--hostname", KA_NODE, "--privileged",
+            "--systemd=always", "--stop-signal=SIGRTMIN+3", "--network=none", KA_IMAGE, "/sbin/init"])
+        sh(["podman", "exec", KA_NODE, "systemctl", "is-system-running", "--wait"], check=False)
+        self.pid = sh(["podman", "inspect", "--format", "{{.State.Pid}}", KA_NODE]).stdout.strip()
+        for argv in (["ip", "link", "add", IFACE, "type", "dummy"], ["ip", "address", "add", "192.0.2.1/24", "dev", IFACE],
+                     ["ip", "link", "set", IFACE, "up"]):
+            self.netns(argv)
+        return self
+
+    def __exit__(self, *exc):
+        sh(["podman", "rm", "--force", "--time", "0", KA_NODE], check=False)
+
+    def netns(self, argv, check=True):
+        """argv (the VM's tools) in the container's network namespace: its own IPVS table."""
+        return sh(["nsenter", "-t", self.pid, "-n"] + argv, check=check)
+
+    def table(self):
+        return sorted(self.netns(["ipvsadm", "-S", "-n"]).stdout.splitlines())
+
+
+def until_table(node, want, start, stop, limit=900):
+    """Seconds from `start` until the node's table is `want` (sorted -S -n lines); None after `limit` s.
+
+    Polls while the play runs and after it ends (keepalived applies a reload
+    on its own time), unless `stop` says the play failed.
+    """
+    while time.monotonic() - start < limit and not stop.is_set():
+        if node.table() == want:
+            return time.monotonic() - start
+        time.sleep(0.2)
+    return None
+
+
+def keepalived_play(node, services, workdir, want):
+    """The role with the keepalived engine: play seconds, and seconds until the kernel table is the model."""
+    found, stop = {}, threading.Event()
+    start = time.monotonic()
+    watcher = threading.Thread(target=lambda: found.update(seconds=until_table(node, want, start, stop)))
+    watcher.start()
+    try:
+        wall, tasks = playbook("director.yml", {
+            "lvs_virtual_services": services, "director_vip_interface": IFACE, "director_install_package": False,
+            "director_engine": "keepalived", "director_health_check": {"type": "none"}},
+            workdir, host=KA_NODE, connection="nsenter")
+    except SystemExit:
+        stop.set()
+        raise
+    finally:
+        watcher.join()
+    if found.get("seconds") is None:
+        raise SystemExit("keepalived engine: the kernel table never became the model's")
+    return {"play": wall, "table": found["seconds"], "changed": [t["name"] for t in tasks
+                                                                if t["result"].get("changed")]}
+
+
+def run_keepalived(services, workdir):
+    """The role with the keepalived engine, the same four operations, and keepalived alone loading the table."""
+    with KeepalivedNode() as node:
+        want = {name: sorted(saved(m).splitlines())
+                for name, m in (("model", services), ("one_weight", one_weight(services)),
+                                ("replace10", replaced(services)))}
+        out = {"first": keepalived_play(node, services, workdir, want["model"]),
+               "noop": keepalived_play(node, services, workdir, want["model"]),
+               "one_weight": keepalived_play(node, one_weight(services), workdir, want["one_weight"])}
+        keepalived_play(node, services, workdir, want["model"])  # back to the model, as the static way
+        out["replace10"] = keepalived_play(node, replaced(services), workdir, want["replace10"])
+        if out["noop"]["changed"]:
+            raise SystemExit(f"keepalived engine: the no-op re-run changed {out['noop']['changed']}")
+        # keepalived alone: stopped, the table flushed, started on the config the role wrote
+        sh(["podman", "exec", KA_NODE, "systemctl", "stop", "keepalived"])
+        node.netns(["ipvsadm", "-C"])
+        start = time.monotonic()
+        sh(["podman", "exec", KA_NODE, "systemctl", "start", "keepalived"])
+        seconds = until_table(node, want["replace10"], start, threading.Event())
+        if seconds is None:
+            raise SystemExit("keepalived alone: the kernel table never became the model's")
+        out["alone_first"] = seconds
+    return out
+
+
 def saved(services):
     """What ipvsadm -S -n prints for this model (the floor restores it into an empty table)."""
     flush()
@@ -298,6 +389,8 @@ def main():
                         help="N (services, with --real-servers each) or NxM, comma-separated; 2284x16 is the "
                              "largest configuration keepalived's users report (keepalived issue #2318)")
     parser.add_argument("--real-servers", type=int, default=8, help="M where a size does not give it")
+    parser.add_argument("--engines", default="static,keepalived",
+                        help="the role's engines to time (keepalived runs in a node container of the lab)")
     parser.add_argument("--naive-limit", type=float, default=600, help="seconds a naive run may take")
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args()
@@ -339,6 +432,17 @@ def main():
                         f"{r['controller_peak_rss_mb']:.0f} MB", flush=True)
                 row["ansible_floor"] = run_ansible_floor(r["tasks"], workdir)
                 print(f"   Ansible alone, {r['tasks']} empty tasks: {row['ansible_floor']:.2f} s", flush=True)
+            if "keepalived" in args.engines.split(","):
+                try:
+                    row["keepalived"] = run_keepalived(services, workdir)
+                except SystemExit as exc:
+                    row["keepalived_error"] = str(exc)
+                    print(f"   keepalived engine FAILED: {exc}", flush=True)
+            if "keepalived" in row:
+                k = row["keepalived"]
+                print("   keepalived engine: " + ", ".join(f"{op} play {k[op]['play']:.2f} s, table {k[op]['table']:.2f} s"
+                                                           for op in OPERATIONS)
+                      + f"; keepalived alone into an empty table {k['alone_first']:.2f} s", flush=True)
             predicted = naive_rate * entries if naive_rate else 0
             if predicted <= args.naive_limit:
                 row["naive"] = run_naive(services, workdir)
@@ -393,6 +497,18 @@ def report(results):
                  f"{rt['module / floor']:.1f}",
                  f"{mod['peak_rss_mb']:.0f} / " + (f"{r['controller_peak_rss_mb']:.0f}" if r else "-")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    lines += ["", "Engine against engine: seconds from the start of the play until the kernel table is the "
+              "model (static: the play; keepalived: the play, and its own table time)", "",
+              "| N x M | operation | static role | keepalived role: play | keepalived role: table | "
+              "module alone | keepalived alone |", "|---|---|---|---|---|---|---|"]
+    for row in results["sizes"]:
+        if "keepalived" not in row:
+            continue
+        k, r, mod = row["keepalived"], row.get("role"), row["module"]
+        for op in OPERATIONS:
+            lines.append(f"| {row['n']} x {row['m']} | {op} | " + (f"{r[op]:.1f}" if r else "-")
+                         + f" | {k[op]['play']:.1f} | {k[op]['table']:.1f} | {mod[op]['seconds']:.1f} | "
+                         + (f"{k['alone_first']:.1f}" if op == "first" else "-") + " |")
     return "\n".join(lines)
 
 
