@@ -222,7 +222,7 @@ class KeepalivedNode:
         sh(["podman", "exec", KA_NODE, "systemctl", "is-system-running", "--wait"], check=False)
         self.pid = sh(["podman", "inspect", "--format", "{{.State.Pid}}", KA_NODE]).stdout.strip()
         for argv in (["ip", "link", "add", IFACE, "type", "dummy"], ["ip", "address", "add", "192.0.2.1/24", "dev", IFACE],
-                     ["ip", "link", "set", IFACE, "up"]):
+                     ["ip", "link", "set", IFACE, "multicast", "on", "up"]):  # VRRP adverts
             self.netns(argv)
         return self
 
