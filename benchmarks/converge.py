@@ -206,6 +206,9 @@ def run_role(services, workdir):
         "one_weight_ipvs_task": ipvs_task(one_tasks)["seconds"],
         "replace10_ipvs_task": ipvs_task(repl_tasks)["seconds"],
         "tasks": len(first_tasks),
+        # where a no-op's time goes (Ansible's own tasks included, argument validation first)
+        "noop_slowest_tasks": [(t["name"], round(t["seconds"], 2))
+                               for t in sorted(noop_tasks, key=lambda t: -t["seconds"])[:6]],
         "controller_peak_rss_mb": max(PEAKS),
         "one_weight_commands": commands,
         "one_weight_table_lines": {"removed": removed, "added": added},
