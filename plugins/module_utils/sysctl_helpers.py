@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 
 PROC_SYS = '/proc/sys'
@@ -73,7 +74,11 @@ def read_file(path):
 
 
 def write_file_atomic(module, path, content, mode=0o644):
-    """Write via a temp file in the target directory and module.atomic_move."""
+    """Write via a temp file in the target directory and module.atomic_move, then set mode.
+
+    atomic_move gives the file the mode it had, or the umask's when new: the
+    mode is set after it (a rules file is 0600 even where a package left 0644).
+    """
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         os.makedirs(directory, 0o755)
@@ -81,11 +86,19 @@ def write_file_atomic(module, path, content, mode=0o644):
     try:
         with os.fdopen(fd, 'w') as handle:
             handle.write(content)
-        os.chmod(tmp, mode)
         module.atomic_move(tmp, path)
+        os.chmod(path, mode)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def mode_of(path):
+    """The permission bits of path, or None when it does not exist."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except (IOError, OSError):
+        return None
 
 
 # The value of each key before the first run changed it, in the owned file's

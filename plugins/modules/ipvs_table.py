@@ -59,6 +59,24 @@ options:
     elements: str
     default: []
     version_added: 0.2.0
+  rules_file:
+    description:
+      - "Also keep the whole table after the run in this file, as RV(rules) lists it (thresholds included),
+        for the distribution's ipvsadm service to restore at boot: Debian's C(/etc/ipvsadm.rules), RHEL's
+        C(/etc/sysconfig/ipvsadm). Written atomically with mode C(0600), only when it differs (a change of its
+        own); in check mode, predicted."
+      - "The C(lvs.cluster.director) role keeps its table this way: the rules never travel back to the
+        controller."
+    type: path
+    version_added: 0.3.0
+  return_table:
+    description:
+      - V(false) leaves RV(services) and RV(rules) out of the result. At thousands of services Ansible spends
+        longer carrying the whole table back to the controller than the module spends converging it; RV(keys)
+        still names the services.
+    type: bool
+    default: true
+    version_added: 0.3.0
   drain_timeout:
     version_added: 0.2.0
   drain_poll:
@@ -138,12 +156,21 @@ commands:
   sample:
     - "-A -t 198.51.100.100:80 -s wrr"
     - "-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3"
+keys:
+  description:
+    - The keys of the listed services (not those with C(state=absent)), in the order listed, as ipvsadm names
+      them; what a caller keeps for O(owned).
+  returned: always
+  type: list
+  elements: str
+  version_added: 0.3.0
+  sample: ["-t 198.51.100.100:80", "-f 7 -6"]
 services:
   description:
     - The listed services (not those with C(state=absent)) after the run, as predicted in
       check mode, each with its real servers, sorted by address. Fields as in an item of
       RV(lvs.cluster.ipvs_info#module:services), without counters.
-  returned: always
+  returned: unless O(return_table=false)
   type: list
   elements: dict
   sample:
@@ -327,8 +354,8 @@ rules:
   description:
     - The whole table after the run (as predicted in check mode), one C(ipvsadm -R) rule per line in the order
       and form of C(ipvsadm -S -n), with the thresholds (C(-x), C(-y)) that C(ipvsadm -S) leaves out.
-    - What the C(lvs.cluster.director) role writes for the table's restore at boot, without reading the table again.
-  returned: always
+    - What O(rules_file) holds, for the table's restore at boot, without reading the table again.
+  returned: unless O(return_table=false)
   type: list
   elements: str
   version_added: 0.2.0
@@ -343,6 +370,8 @@ removed_services:
   sample: ["-u 198.51.100.100:53"]
 '''
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply as d
@@ -350,6 +379,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
 from ansible_collections.lvs.cluster.plugins.module_utils.ipvs_schema import Option
 
@@ -375,7 +405,35 @@ OPTIONS = [
         'list on the director between runs.',
         'Works with any O(purge); with V(real_servers) it removes exactly what the caller stopped listing.'],
         elements='str', default=[], version_added='0.2.0'),
+    Option('rules_file', 'path', [
+        'Also keep the whole table after the run in this file, as RV(rules) lists it (thresholds included), for '
+        'the distribution\'s ipvsadm service to restore at boot: Debian\'s C(/etc/ipvsadm.rules), RHEL\'s '
+        'C(/etc/sysconfig/ipvsadm). Written atomically with mode C(0600), only when it differs (a change of its '
+        'own); in check mode, predicted.',
+        'The C(lvs.cluster.director) role keeps its table this way: the rules never travel back to the '
+        'controller.'], version_added='0.3.0'),
+    Option('return_table', 'bool', [
+        'V(false) leaves RV(services) and RV(rules) out of the result. At thousands of services Ansible spends '
+        'longer carrying the whole table back to the controller than the module spends converging it; '
+        'RV(keys) still names the services.'], default=True, version_added='0.3.0'),
 ] + [o.replace(version_added='0.2.0') for o in s.DRAIN_OPTIONS]  # ipvs_dest's since 0.1.0
+
+# The rules file holds the whole table: root's alone, as ipvsadm's service writes it.
+RULES_MODE = 0o600
+
+
+def keep_rules(module, path, rules):
+    """Write the rules to path unless it holds them (mode 0600); whether it changed (would, in check mode)."""
+    content = ''.join(line + '\n' for line in rules)
+    same = sh.read_file(path) == content
+    if same and sh.mode_of(path) == RULES_MODE:
+        return False
+    if not module.check_mode:
+        if same:
+            os.chmod(path, RULES_MODE)
+        else:
+            sh.write_file_atomic(module, path, content, mode=RULES_MODE)
+    return True
 
 
 def main():
@@ -395,18 +453,21 @@ def main():
     verify_keys = keys if purge != 'all' else sorted(set(current.keys()) | set(keys))
     predicted, ops, drained = d.converge(module, runner, current, ops, verify_keys, params['drain_timeout'],
                                          params['drain_poll'], params['drain_inactive'])
-    services = []
-    for key in desired.keys():
-        item = predicted.service(key).to_dict()
-        item['real_servers'] = [dest.to_dict() for dest in df.sorted_dests(predicted, key)]
-        services.append(item)
+    rules = df.render_table(predicted)
+    kept = bool(params['rules_file']) and keep_rules(module, params['rules_file'], rules)
     result = dict(
-        changed=bool(ops),
+        changed=bool(ops) or kept,
         commands=[op.line() for op in ops],
-        services=services,
+        keys=desired.keys(),
         removed_services=[op.service.key for op in ops if op.kind == 'delete_service'],
-        rules=df.render_table(predicted),
     )
+    if params['return_table']:
+        result['rules'] = rules
+        result['services'] = []
+        for key in desired.keys():
+            item = predicted.service(key).to_dict()
+            item['real_servers'] = [dest.to_dict() for dest in df.sorted_dests(predicted, key)]
+            result['services'].append(item)
     if drained is not None:
         result['drained'] = drained
     if module._diff:

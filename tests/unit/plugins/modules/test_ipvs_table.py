@@ -360,3 +360,33 @@ def test_check_mode_without_ip_vs_loads_nothing(kernel, monkeypatch):
     checked = run_module(ipvs_table, dict(services=[WEB, DNS]), host, check_mode=True, diff=True)
     assert host.calls == []  # no modprobe, and no ipvsadm (it would modprobe ip_vs itself)
     assert checked['commands'] == real['commands'] and checked['rules'] == real['rules']
+
+
+def test_rules_file_keeps_the_table_and_changes_only_when_it_differs(kernel, tmp_path):
+    rules = tmp_path / 'ipvsadm.rules'
+    rules.write_text('# the package\'s\n')
+    rules.chmod(0o644)
+    args = dict(services=[WEB, DNS], rules_file=str(rules))
+    checked = run_module(ipvs_table, args, FakeHost(), check_mode=True)
+    assert checked['changed'] is True and rules.read_text() == '# the package\'s\n'  # check mode writes nothing
+    host = FakeHost()
+    result = run_module(ipvs_table, args, host)
+    assert rules.read_text() == ''.join(line + '\n' for line in result['rules'])
+    assert oct(rules.stat().st_mode & 0o777) == '0o600'
+    assert result['keys'] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53']
+    again = run_module(ipvs_table, args, host)
+    assert again['changed'] is False
+    rules.chmod(0o644)  # the mode alone differs: a change, the table untouched
+    fixed = run_module(ipvs_table, args, host)
+    assert fixed['changed'] is True and fixed['commands'] == [] and oct(rules.stat().st_mode & 0o777) == '0o600'
+    # the table changed elsewhere: the file follows it, and the kernel's table is the file's
+    host.ipvsadm(['-e', '-t', '198.51.100.100:80', '-r', '203.0.113.11:80', '-m', '-w', '9'])
+    healed = run_module(ipvs_table, args, host)
+    assert healed['commands'] == ['-e -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3']
+    assert sorted(rules.read_text().splitlines()) == sorted(host.ipvsadm(['-S', '-n'])[1].splitlines())
+
+
+def test_return_table_false_leaves_the_table_out(kernel):
+    result = run_module(ipvs_table, dict(services=[WEB, DNS], return_table=False), FakeHost())
+    assert 'services' not in result and 'rules' not in result
+    assert result['keys'] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53'] and len(result['commands']) == 5
