@@ -71,9 +71,9 @@ options:
     version_added: 0.3.0
   return_table:
     description:
-      - V(false) leaves RV(services) and RV(rules) out of the result. At thousands of services Ansible spends
-        longer carrying the whole table back to the controller than the module spends converging it; RV(keys)
-        still names the services.
+      - V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) out of its
+        C(invocation). At thousands of services Ansible spends longer carrying the whole table back to the
+        controller than the module spends converging it; RV(keys) still names the services.
     type: bool
     default: true
     version_added: 0.3.0
@@ -413,9 +413,9 @@ OPTIONS = [
         'The C(lvs.cluster.director) role keeps its table this way: the rules never travel back to the '
         'controller.'], version_added='0.3.0'),
     Option('return_table', 'bool', [
-        'V(false) leaves RV(services) and RV(rules) out of the result. At thousands of services Ansible spends '
-        'longer carrying the whole table back to the controller than the module spends converging it; '
-        'RV(keys) still names the services.'], default=True, version_added='0.3.0'),
+        'V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) out of its '
+        'C(invocation). At thousands of services Ansible spends longer carrying the whole table back to the '
+        'controller than the module spends converging it; RV(keys) still names the services.'], default=True, version_added='0.3.0'),
 ] + [o.replace(version_added='0.2.0') for o in s.DRAIN_OPTIONS]  # ipvs_dest's since 0.1.0
 
 # The rules file holds the whole table: root's alone, as ipvsadm's service writes it.
@@ -461,7 +461,11 @@ def main():
         keys=desired.keys(),
         removed_services=[op.service.key for op in ops if op.kind == 'delete_service'],
     )
-    if params['return_table']:
+    if not params['return_table']:
+        # nor its echo: AnsibleModule returns the arguments as they came, the whole table again
+        result['invocation'] = dict(module_args=dict(params, services='%d services (return_table=false)'
+                                                     % len(params['services'])))
+    else:
         result['rules'] = rules
         result['services'] = []
         for key in desired.keys():

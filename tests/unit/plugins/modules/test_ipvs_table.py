@@ -389,4 +389,5 @@ def test_rules_file_keeps_the_table_and_changes_only_when_it_differs(kernel, tmp
 def test_return_table_false_leaves_the_table_out(kernel):
     result = run_module(ipvs_table, dict(services=[WEB, DNS], return_table=False), FakeHost())
     assert 'services' not in result and 'rules' not in result
+    assert result['invocation']['module_args']['services'] == '2 services (return_table=false)'
     assert result['keys'] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53'] and len(result['commands']) == 5
