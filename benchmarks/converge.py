@@ -271,8 +271,8 @@ def keepalived_play(node, services, workdir, want):
         watcher.join()
     if found.get("seconds") is None:
         raise SystemExit("keepalived engine: the kernel table never became the model's")
-    return {"play": wall, "table": found["seconds"], "changed": [t["name"] for t in tasks
-                                                                if t["result"].get("changed")]}
+    changed = [t["name"] for t in tasks if t["result"].get("changed")]
+    return {"play": wall, "table": found["seconds"], "changed": changed}
 
 
 def run_keepalived(services, workdir):
@@ -347,8 +347,7 @@ def run_module(services):
         raise SystemExit(f"ipvs_table alone: no-op {out['noop']['commands']} and one weight "
                          f"{out['one_weight']['commands']} kernel operations (0 and 1 expected)")
     # the first converge's figures where one figure is asked for (older results, the plot)
-    out.update(seconds=out["first"]["seconds"], peak_rss_mb=max(o["peak_rss_mb"] for o in
-                                                               (out[k] for k in OPERATIONS)))
+    out.update(seconds=out["first"]["seconds"], peak_rss_mb=max(out[k]["peak_rss_mb"] for k in OPERATIONS))
     return out
 
 
@@ -407,8 +406,8 @@ def main():
         sh(["ip", "link", "add", IFACE, "type", "dummy"])
         sh(["ip", "link", "set", IFACE, "up"])
     results = {"host": {"kernel": platform.release(), "python": platform.python_version(),
-                                "ipvsadm": sh(["ipvsadm", "--version"]).stdout.strip(),
-                                "ansible": sh(["ansible", "--version"]).stdout.splitlines()[0]},
+                        "ipvsadm": sh(["ipvsadm", "--version"]).stdout.strip(),
+                        "ansible": sh(["ansible", "--version"]).stdout.splitlines()[0]},
                "sizes": []}
     naive_rate = None  # seconds per entry, from the largest measured naive run
     with tempfile.TemporaryDirectory() as workdir:
@@ -431,8 +430,8 @@ def main():
                 print(f"   director role FAILED: {exc}", flush=True)
             if "role" in row:
                 r = row["role"]
-                print("   director role: " + ", ".join(f"{op} {r[op]:.2f} s (ipvs_table task {r[op + '_ipvs_task']:.2f} s)"
-                                                      for op in OPERATIONS)
+                print("   director role: "
+                      + ", ".join(f"{op} {r[op]:.2f} s (ipvs_table task {r[op + '_ipvs_task']:.2f} s)" for op in OPERATIONS)
                       + f"; one weight: {r['one_weight_commands']}; controller peak RSS "
                         f"{r['controller_peak_rss_mb']:.0f} MB", flush=True)
                 row["ansible_floor"] = run_ansible_floor(r["tasks"], workdir)

@@ -280,4 +280,3 @@ def fwmark_rules(model, field='lvs_virtual_services'):
         if found:
             marked.append((typed['fwmark'], found))
     return fw.ruleset(marked)
-

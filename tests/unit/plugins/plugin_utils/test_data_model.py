@@ -169,8 +169,8 @@ def test_director_view_is_the_separate_filters_in_one_call():
     assert 'keepalived' not in view
     health = {'delay_loop': 2}
     plain = model[:2] + model[3:]  # keepalived checks a fwmark service's real servers on a stated port
-    assert director.director_view(plain, HOSTVARS, health)['keepalived'] == ka.keepalived_services(plain, HOSTVARS,
-                                                                                                  health)
+    expected = ka.keepalived_services(plain, HOSTVARS, health)
+    assert director.director_view(plain, HOSTVARS, health)['keepalived'] == expected
 
 
 @pytest.mark.parametrize('model', [None, [], [dict(address='198.51.100.100', port=80, state='absent')]])
@@ -182,5 +182,5 @@ def test_director_view_of_no_service_left_is_empty(model):
 
 def test_director_view_checks_the_model_first():
     with pytest.raises(AnsibleFilterError, match=r'lvs_virtual_services\[0\]\.real_servers\[0\]'):
-        director.director_view([dict(address='198.51.100.100', port=80, real_servers=[dict(address='203.0.113.1',
-                                                                                     weight=-1)])], HOSTVARS)
+        bad = dict(address='203.0.113.1', weight=-1)
+        director.director_view([dict(address='198.51.100.100', port=80, real_servers=[bad])], HOSTVARS)
