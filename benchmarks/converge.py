@@ -121,6 +121,28 @@ def playbook(play, extra_vars, workdir, host="localhost", connection="local"):
 
 PEAKS = []  # the controller's peak RSS (MB) of each play run, for the row being measured
 
+# Python's allocator hands its 1 MiB arenas back to the kernel as they empty
+# and maps new ones, and under User-Mode Linux every mapping and fresh page
+# is dear: at 5,000 x 8 the role's argument validation took more than 300 s in
+# the lab VM (8 s on the host, linear in N there), 20 s with glibc's malloc
+# keeping what it took. A cost of the lab, not of a director: every Python the
+# benchmark starts (Ansible, its workers, the modules) runs this way above
+# LAB_MALLOC_ENTRIES; below, Python's own allocator is the faster one here
+# (2,500 x 8: 6 s against 10 s).
+LAB_MALLOC = {"PYTHONMALLOC": "malloc", "MALLOC_TRIM_THRESHOLD_": str(4 << 30),
+              "MALLOC_MMAP_THRESHOLD_": str(4 << 30), "MALLOC_TOP_PAD_": str(512 << 20)}
+LAB_MALLOC_ENTRIES = 20000
+
+
+def lab_allocator(entries):
+    """Set the allocator of every Python started from here on for a table of this many entries."""
+    for name, value in LAB_MALLOC.items():
+        if entries > LAB_MALLOC_ENTRIES:
+            os.environ[name] = value
+        else:
+            os.environ.pop(name, None)
+    return entries > LAB_MALLOC_ENTRIES
+
 
 def timed(argv, env=None):
     """Run argv: (wall seconds, rc, stdout, stderr, peak RSS in MB of it and its children, from wait4)."""
@@ -415,7 +437,7 @@ def main():
         for n, m in sizes:
             services = model(n, m)
             entries = n * (1 + m)
-            row = {"n": n, "m": m, "entries": entries}
+            row = {"n": n, "m": m, "entries": entries, "glibc_malloc": lab_allocator(entries)}
             print(f"== N={n} x M={m} ({entries} entries)", flush=True)
             row["floor"] = run_floor(services)
             print(f"   floor ipvsadm -R: {row['floor']['seconds']:.3f} s", flush=True)
