@@ -28,3 +28,12 @@ options:
     elements: dict
     required: true
 '''
+
+    # The play's hostvars, taken by the filters that resolve C(host) entries.
+    HOSTVARS = r'''
+options:
+  hostvars:
+    description: The C(hostvars) of the play, to resolve C(host) entries.
+    type: dict
+    required: true
+'''

@@ -18,12 +18,8 @@ description:
   - A real server given by C(host) whose address needs facts is checked in everything but its address.
 extends_documentation_fragment:
   - lvs.cluster.model
+  - lvs.cluster.model.hostvars
 positional: hostvars
-options:
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
 '''
 
 EXAMPLES = r'''

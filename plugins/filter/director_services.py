@@ -19,12 +19,8 @@ description:
   - The model-only keys of fwmark services (C(vips), C(ports), C(protocols), C(match)) are dropped.
 extends_documentation_fragment:
   - lvs.cluster.model
+  - lvs.cluster.model.hostvars
 positional: hostvars
-options:
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
 '''
 
 EXAMPLES = r'''

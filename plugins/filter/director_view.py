@@ -17,12 +17,9 @@ description:
     derived value keeps a director of thousands of services fast.
 extends_documentation_fragment:
   - lvs.cluster.model
-positional: hostvars
+  - lvs.cluster.model.hostvars
+positional: hostvars, health_check
 options:
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
   health_check:
     description:
       - The keepalived engine's default health check (the role's C(director_health_check)). When given, the

@@ -24,12 +24,9 @@ description:
   - Services with C(state=absent) are left out, so keepalived removes them on reload.
 extends_documentation_fragment:
   - lvs.cluster.model
+  - lvs.cluster.model.hostvars
 positional: hostvars, defaults
 options:
-  hostvars:
-    description: The C(hostvars) of the play, to resolve C(host) entries.
-    type: dict
-    required: true
   defaults:
     description: The health check settings every real server starts from (the role's C(director_health_check)).
     type: dict
