@@ -453,7 +453,8 @@ def main():
     verify_keys = keys if purge != 'all' else sorted(set(current.keys()) | set(keys))
     predicted, ops, drained = d.converge(module, runner, current, ops, verify_keys, params['drain_timeout'],
                                          params['drain_poll'], params['drain_inactive'])
-    rules = df.render_table(predicted)
+    # rendered (sorted: 45,000 lines at 5,000 x 8) only for the file or the result that holds it
+    rules = df.render_table(predicted) if params['rules_file'] or params['return_table'] else None
     kept = bool(params['rules_file']) and keep_rules(module, params['rules_file'], rules)
     result = dict(
         changed=bool(ops) or kept,
