@@ -343,9 +343,9 @@ def module_items(services):
 def module_once(services, tmp):
     """ipvs_table executed directly, outside Ansible: wall, kernel operations, its peak RSS (wait4)."""
     args_file = Path(tmp) / "args.json"
-    # as the role calls it: no table carried back in the result
-    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {"services": module_items(services), "purge": "all",
-                                                             "return_table": False}}))
+    # as the role calls it: the table as one JSON text, none carried back in the result
+    args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+        "services_json": json.dumps(module_items(services)), "purge": "all", "return_table": False}}))
     wall, _rc, out, _err, rss = timed([sys.executable, "-m", MODULE, str(args_file)])
     try:
         result = json.loads(out)

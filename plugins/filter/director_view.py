@@ -35,6 +35,10 @@ EXAMPLES = r'''
 - name: The whole table in one task
   lvs.cluster.ipvs_table:
     services: "{{ director.services }}"
+
+- name: The same, carried through Ansible as one text (for thousands of services)
+  lvs.cluster.ipvs_table:
+    services_json: "{{ director.services_json }}"
 '''
 
 RETURN = r'''
@@ -47,6 +51,10 @@ _value:
         P(lvs.cluster.director_services#filter) returns them.
       type: list
       elements: dict
+    services_json:
+      description: C(services) as one JSON text, for O(lvs.cluster.ipvs_table#module:services_json) (a
+        table of thousands of entries travels through Ansible as one value).
+      type: str
     empty:
       description: True when no service is left but ones marked V(absent).
       type: bool

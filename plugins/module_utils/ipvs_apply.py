@@ -31,9 +31,9 @@ def checked(module, check, *args):
         module.fail_json(msg=str(exc), field=exc.field)
 
 
-def plan_on_host(module, items, purge, owned=()):
+def plan_on_host(module, items, purge, owned=(), backend='ipvsadm'):
     """Read the table once and plan the items against it. Returns (runner, current, ops, desired, absent)."""
-    runner = IPVSRunner(module)
+    runner = IPVSRunner(module, backend)
     # check mode loads nothing: without ip_vs the table is empty, and the run loads it
     loaded = runner.ensure_kernel(load_schedulers=False, load=not module.check_mode)
     current = runner.read_table() if loaded else m.Table()

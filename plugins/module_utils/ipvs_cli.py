@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""All ipvsadm I/O of the collection: kernel module, read, batch apply, verify.
+"""All IPVS I/O of the collection: kernel module, read, batch apply, verify.
 
-Batches go to `ipvsadm -R` on stdin. The `ipvsadm-restore` wrapper script
-shipped with ipvsadm runs `ipvsadm -C` first (flushing every service), so it
-is never used here.
+Through ipvsadm, batches go to `ipvsadm -R` on stdin. The `ipvsadm-restore`
+wrapper script shipped with ipvsadm runs `ipvsadm -C` first (flushing every
+service), so it is never used here. Through netlink (ipvs_netlink), the same
+reads and batches go to the kernel directly.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink as nl
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
@@ -50,12 +52,39 @@ def _real_errors(stderr):
 
 
 class IPVSRunner(object):
-    """Runs ipvsadm through AnsibleModule.run_command with argv lists only."""
+    """Reads and changes the table through ipvsadm (run_command, argv lists only) or netlink.
 
-    def __init__(self, module):
+    backend: ipvsadm, netlink, or auto (netlink when the kernel's IPVS family
+    answers, else ipvsadm). The choice is made at the first read or apply,
+    after ensure_kernel() has loaded ip_vs.
+    """
+
+    def __init__(self, module, backend='ipvsadm'):
         self.module = module
-        self.ipvsadm = module.get_bin_path('ipvsadm', required=True)
+        self.backend = backend
+        self._ipvsadm = None
+        self._netlink = None
+        self.used = None  # the backend the first read or apply chose
         self.commands_run = []
+
+    @property
+    def ipvsadm(self):
+        if self._ipvsadm is None:
+            self._ipvsadm = self.module.get_bin_path('ipvsadm', required=True)
+        return self._ipvsadm
+
+    @property
+    def netlink(self):
+        """The netlink socket, or None when ipvsadm is the way (chosen once)."""
+        if self.used is None and self.backend in ('netlink', 'auto'):
+            try:
+                self._netlink = nl.IPVSNetlink()
+            except (OSError, nl.NetlinkError) as exc:
+                if self.backend == 'netlink':
+                    self.module.fail_json(msg='backend=netlink: the kernel\'s IPVS does not answer over generic '
+                                              'netlink: %s' % exc)
+        self.used = 'netlink' if self._netlink else 'ipvsadm'
+        return self._netlink
 
     # ------------------------------------------------------------ helpers
     def run(self, args, data=None, fail=True):
@@ -118,6 +147,8 @@ class IPVSRunner(object):
         Save output lacks -x/-y, so thresholds come from one listing call,
         skipped when the table has no real servers.
         """
+        if self.netlink:
+            return self._netlink_read()[0]
         _rc, out, _err = self.run(['-S', '-n'])
         try:
             table = ps.parse_save(out)
@@ -128,12 +159,27 @@ class IPVSRunner(object):
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
         return table
 
+    def _netlink_read(self):
+        try:
+            return self._netlink.read()
+        except (OSError, nl.NetlinkError) as exc:
+            self.module.fail_json(msg='cannot read the IPVS table over netlink: %s' % exc)
+
     def list_table(self):
         """The whole table's listing (`-L -n`), parsed: connection counts included."""
+        if self.netlink:
+            _table, conns = self._netlink_read()
+            return {'services': dict((key, {'dests': dict(
+                (dkey, {'active_conns': active, 'inactive_conns': inactive})
+                for dkey, (active, inactive) in rows.items())}) for key, rows in conns.items())}
         return self._listing(['-L', '-n'])
 
     def list_service(self, service, extra=()):
         """One service's listing (`-L -n --exact <key>`), parsed."""
+        if self.netlink and not extra:
+            listing = self.list_table()
+            return {'services': dict((key, entry) for key, entry in listing['services'].items()
+                                     if key == service.key)}
         return self._listing(['-L', '-n', '--exact'] + list(extra) + service.key_args)
 
     def _listing(self, args):
@@ -145,7 +191,7 @@ class IPVSRunner(object):
 
     # ------------------------------------------------------------ writes
     def apply(self, ops, current=None):
-        """Feed all ops to one `ipvsadm -R`.
+        """Feed all ops to one `ipvsadm -R`, or to netlink in batches.
 
         ipvsadm -R goes on after a line the kernel refuses and reports only
         the last line's status in its exit code, so stderr counts too. The
@@ -154,11 +200,23 @@ class IPVSRunner(object):
         """
         if not ops:
             return
-        script = df.restore_script(ops)
-        rc, out, err = self.run(['-R'], data=script, fail=False)
-        if rc != 0 or _real_errors(err):
+        if self.netlink:
+            try:
+                refused = self._netlink.apply(ops)
+            except (OSError, nl.NetlinkError) as exc:
+                refused = [(None, exc)]
+            failed = bool(refused)
+            result = dict(commands=[op.line() for op in ops], changed=False,
+                          refused=['%s' % exc for _op, exc in refused])
+            msg = 'the kernel refused %d of %d requests over netlink: %s' % (
+                len(refused), len(ops), '; '.join(result['refused'][:5]))
+        else:
+            script = df.restore_script(ops)
+            rc, out, err = self.run(['-R'], data=script, fail=False)
+            failed = rc != 0 or _real_errors(err)
             result = dict(rc=rc, stdout=out, stderr=err, commands=[op.line() for op in ops], changed=False)
             msg = 'ipvsadm -R failed (rc=%d): %s' % (rc, err.strip())
+        if failed:
             if current is not None:
                 after = self.read_table()
                 result['changed'] = after != current

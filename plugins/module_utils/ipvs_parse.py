@@ -54,7 +54,8 @@ def parse_rule(line):
             i += 2
             continue
         if tok in ('-f', '--fwmark-service'):
-            svc['fwmark'] = int(_take(tokens, i, tok))
+            # ipvsadm prints the u32 mark with %d: 4294967295 reads -1
+            svc['fwmark'] = int(_take(tokens, i, tok)) & 0xffffffff
             svc['port'] = 0
             i += 2
             continue
@@ -174,7 +175,7 @@ def _number(token):
 def listing_key(tokens):
     """Service key from the head tokens of a -L line; returns (key, used)."""
     if tokens[0] == 'FWM':
-        key = '-f %d' % int(tokens[1])
+        key = '-f %d' % (int(tokens[1]) & 0xffffffff)
         if len(tokens) > 2 and tokens[2] == 'IPv6':
             return key + ' -6', 3
         return key, 2

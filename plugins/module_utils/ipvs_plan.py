@@ -64,20 +64,20 @@ def stated_item(params, prefix='', fields=None, default_forwarding=None):
                 flag_names=params.get('scheduler_flags'), manage_dests=params.get('real_servers') is not None)
 
 
-def stated_items(services):
-    """ipvs_table's services list: every item validated, duplicates refused."""
+def stated_items(services, field='services'):
+    """ipvs_table's services list (named field in errors): every item validated, duplicates refused."""
     items = []
     seen = {}
     for index, params in enumerate(services):
-        prefix = 'services[%d].' % index
+        prefix = '%s[%d].' % (field, index)
         try:
             default_fwd = sx.normalise_forwarding(params.get('forwarding'))
         except ValueError as exc:
             raise v.ValidationError(prefix + 'forwarding', str(exc))
         item = stated_item(params, prefix, default_forwarding=default_fwd)
         if item.service.key in seen:
-            raise v.ValidationError('services[%d]' % index, 'duplicates services[%d] (%s)'
-                                    % (seen[item.service.key], item.service.key))
+            raise v.ValidationError('%s[%d]' % (field, index), 'duplicates %s[%d] (%s)'
+                                    % (field, seen[item.service.key], item.service.key))
         seen[item.service.key] = index
         items.append(item)
     return items

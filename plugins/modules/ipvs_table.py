@@ -39,7 +39,16 @@ options:
         C(persistence_engine), C(one_packet), C(forwarding), C(real_servers)."
     type: list
     elements: dict
-    required: true
+  services_json:
+    description:
+      - O(services) as one JSON text, for example V({{ my_services | to_json }}). Exactly one of O(services)
+        and O(services_json) is given; errors name the item as there, for example
+        C(services_json[2].real_servers[0].port).
+      - "For tables of thousands of entries: Ansible templates a task's arguments and sends them back from the
+        worker with every result value by value (at 5,000 x 8, minutes in a small VM); one text is carried as
+        a whole. The C(lvs.cluster.director) role passes its table this way."
+    type: str
+    version_added: 0.3.0
   purge:
     description:
       - V(none) only adds and changes what is listed.
@@ -71,11 +80,25 @@ options:
     version_added: 0.3.0
   return_table:
     description:
-      - V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) out of its
-        C(invocation). At thousands of services Ansible spends longer carrying the whole table back to the
-        controller than the module spends converging it; RV(keys) still names the services.
+      - V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) or
+        O(services_json) out of its C(invocation). At thousands of services Ansible spends longer carrying the
+        whole table back to the controller than the module spends converging it; RV(keys) still names the
+        services.
     type: bool
     default: true
+    version_added: 0.3.0
+  backend:
+    description:
+      - "How the table is read and changed. V(netlink) talks to the kernel's IPVS over generic netlink from
+        the module itself: the table read in the kernel's own dumps (thresholds and connection counts
+        included), changes sent in batches of many requests per system call, where C(ipvsadm -R) waits for the
+        kernel's answer to each rule; C(ipvsadm) is then not needed."
+      - V(ipvsadm) runs C(ipvsadm -S -n), C(ipvsadm -L -n --thresholds) and one C(ipvsadm -R) batch.
+      - V(auto) is V(netlink) when the kernel's IPVS answers over generic netlink, else V(ipvsadm). Both ways
+        plan, change and verify the same table; RV(backend) says which one ran.
+    type: str
+    choices: [auto, netlink, ipvsadm]
+    default: auto
     version_added: 0.3.0
   drain_timeout:
     version_added: 0.2.0
@@ -84,8 +107,9 @@ options:
   drain_inactive:
     version_added: 0.2.0
 notes:
-  - Requires C(ipvsadm) on the managed host and an IPVS capable kernel; C(ip_vs) is loaded with
-    C(modprobe) when C(/proc/net/ip_vs) is missing.
+  - Requires an IPVS capable kernel, and C(ipvsadm) on the managed host unless O(backend) is V(netlink)
+    (or V(auto) on a kernel that answers over netlink); C(ip_vs) is loaded with C(modprobe) when
+    C(/proc/net/ip_vs) is missing.
   - Errors name the item, for example C(services[2].real_servers[0].port).
 seealso:
   - module: lvs.cluster.ipvs_service
@@ -362,6 +386,12 @@ rules:
   sample:
     - "-A -t 198.51.100.100:80 -s wrr"
     - "-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3 -x 100 -y 10"
+backend:
+  description: How the table was read and changed, V(netlink) or V(ipvsadm) (what O(backend=auto) chose).
+  returned: when the table was read (not in check mode before C(ip_vs) is loaded)
+  type: str
+  sample: netlink
+  version_added: 0.3.0
 removed_services:
   description: Keys of the services that were (or would be) deleted.
   returned: always
@@ -370,6 +400,7 @@ removed_services:
   sample: ["-u 198.51.100.100:53"]
 '''
 
+import json
 import os
 
 from ansible.module_utils.basic import AnsibleModule
@@ -392,7 +423,15 @@ OPTIONS = [
         'state none).',
         'Options left unset keep the value the service already has, or the ipvsadm default when the service '
         'is created. Errors name the item, for example C(services[2].real_servers[0].port).'],
-        elements='dict', required=True, items=s.TABLE_SERVICE),
+        elements='dict', items=s.TABLE_SERVICE),
+    Option('services_json', 'str', [
+        'O(services) as one JSON text, for example V({{ my_services | to_json }}). Exactly one of O(services) '
+        'and O(services_json) is given; errors name the item as there, for example '
+        'C(services_json[2].real_servers[0].port).',
+        'For tables of thousands of entries: Ansible templates a task\'s arguments and sends them back '
+        'from the worker with every result value by value (at 5,000 x 8, minutes in a small VM); one text '
+        'is carried as a whole. The C(lvs.cluster.director) role passes its table this way.'],
+        version_added='0.3.0'),
     Option('purge', 'str', [
         'V(none) only adds and changes what is listed.',
         'V(real_servers) also removes real servers of listed services that are not listed.',
@@ -413,9 +452,18 @@ OPTIONS = [
         'The C(lvs.cluster.director) role keeps its table this way: the rules never travel back to the '
         'controller.'], version_added='0.3.0'),
     Option('return_table', 'bool', [
-        'V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) out of its '
+        'V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) or O(services_json) out of its '
         'C(invocation). At thousands of services Ansible spends longer carrying the whole table back to the '
         'controller than the module spends converging it; RV(keys) still names the services.'], default=True, version_added='0.3.0'),
+    Option('backend', 'str', [
+        'How the table is read and changed. V(netlink) talks to the kernel\'s IPVS over generic netlink from '
+        'the module itself: the table read in the kernel\'s own dumps (thresholds and connection counts '
+        'included), changes sent in batches of many requests per system call, where C(ipvsadm -R) waits for '
+        'the kernel\'s answer to each rule; C(ipvsadm) is then not needed.',
+        'V(ipvsadm) runs C(ipvsadm -S -n), C(ipvsadm -L -n --thresholds) and one C(ipvsadm -R) batch.',
+        'V(auto) is V(netlink) when the kernel\'s IPVS answers over generic netlink, else V(ipvsadm). Both '
+        'ways plan, change and verify the same table; RV(backend) says which one ran.'],
+        choices=['auto', 'netlink', 'ipvsadm'], default='auto', version_added='0.3.0'),
 ] + [o.replace(version_added='0.2.0') for o in s.DRAIN_OPTIONS]  # ipvs_dest's since 0.1.0
 
 # The rules file holds the whole table: root's alone, as ipvsadm's service writes it.
@@ -436,16 +484,31 @@ def keep_rules(module, path, rules):
     return True
 
 
+def given_services(params):
+    """(option name, list of items) from services or services_json, which is parsed here."""
+    if params['services_json'] is None:
+        return 'services', params['services']
+    try:
+        items = json.loads(params['services_json'])
+    except ValueError as exc:
+        raise v.ValidationError('services_json', 'not JSON text (%s)' % exc)
+    if not isinstance(items, list):
+        raise v.ValidationError('services_json', 'must be a JSON list of services, got %s' % type(items).__name__)
+    return 'services_json', items
+
+
 def main():
-    module = AnsibleModule(argument_spec=s.spec(OPTIONS), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=s.spec(OPTIONS), supports_check_mode=True,
+                           mutually_exclusive=[['services', 'services_json']],
+                           required_one_of=[['services', 'services_json']])
     params = module.params
     purge = params['purge']
     d.checked(module, v.check_drain, params)
-    services = d.checked(module, v.typed_list, params['services'], s.TABLE_SERVICE, 'services',
-                         {'real_servers': s.DEST_OPTIONS})
-    items = d.checked(module, p.stated_items, services)
+    field, given = d.checked(module, given_services, params)
+    services = d.checked(module, v.typed_list, given, s.TABLE_SERVICE, field, {'real_servers': s.DEST_OPTIONS})
+    items = d.checked(module, p.stated_items, services, field)
     owned = d.checked(module, p.owned_keys, params['owned'])
-    runner, current, ops, desired, absent = d.plan_on_host(module, items, purge, owned)
+    runner, current, ops, desired, absent = d.plan_on_host(module, items, purge, owned, params['backend'])
 
     keys = desired.keys() + [k for k in absent if k not in desired]
     if ops and not module.check_mode:
@@ -464,8 +527,8 @@ def main():
     )
     if not params['return_table']:
         # nor its echo: AnsibleModule returns the arguments as they came, the whole table again
-        result['invocation'] = dict(module_args=dict(params, services='%d services (return_table=false)'
-                                                     % len(params['services'])))
+        result['invocation'] = dict(module_args=dict(params, **{field: '%d services (return_table=false)'
+                                                                % len(given)}))
     else:
         result['rules'] = rules
         result['services'] = []
@@ -473,6 +536,8 @@ def main():
             item = predicted.service(key).to_dict()
             item['real_servers'] = [dest.to_dict() for dest in df.sorted_dests(predicted, key)]
             result['services'].append(item)
+    if runner.used:
+        result['backend'] = runner.used
     if drained is not None:
         result['drained'] = drained
     if module._diff:

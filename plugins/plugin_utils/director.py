@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
 
@@ -20,6 +22,7 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
     servers of the services that stay), vips (their addresses, then the vips of
     their fwmark services, each once) and fwmark_rules (fwmark_rules); with
     the keepalived engine's health_check defaults, keepalived (keepalived_services).
+    services_json is services as one JSON text, for ipvs_table's services_json.
     """
     model = dm.check_model(dm.plain(model), hostvars, field)
     table = dm.director_services(model, hostvars, field)
@@ -32,6 +35,7 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
                 vips.append(vip)
     view = {
         'services': table,
+        'services_json': json.dumps(table, separators=(',', ':')),
         'empty': not staying,
         'nat_addresses': [rs['address'] for _svc, item in staying for rs in item['real_servers']
                           if rs['forwarding'] == 'nat'],

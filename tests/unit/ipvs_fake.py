@@ -562,8 +562,10 @@ class FakeHost(object):
     else must be given in `canned` (argv tuple -> (rc, out, err)).
     """
 
-    def __init__(self, save=None, thresholds=None, canned=None, conn_tab_size=4096):
+    def __init__(self, save=None, thresholds=None, canned=None, conn_tab_size=4096, netlink=False):
         self.kernel = KernelTable()
+        self.netlink = netlink   # whether the kernel answers generic netlink for IPVS (netlink_fake)
+        self.netlink_sends = []
         self.calls = []
         self.restores = []
         self.canned = dict(canned or {})
@@ -743,7 +745,9 @@ def run_module(module, args, host, check_mode=False, diff=False):
         kwargs['msg'] = msg
         raise AnsibleFail(kwargs)
 
-    with patch_module_args(args):
+    from ansible_collections.lvs.cluster.tests.unit.netlink_fake import socket_factory
+
+    with patch_module_args(args), mock.patch('socket.socket', socket_factory(host)):
         with mock.patch.multiple(basic.AnsibleModule, exit_json=exit_json, fail_json=fail_json,
                                  run_command=lambda self, *a, **k: host.run_command(*a, **k),
                                  get_bin_path=_get_bin_path):

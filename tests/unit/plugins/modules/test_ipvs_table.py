@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -391,3 +392,33 @@ def test_return_table_false_leaves_the_table_out(kernel):
     assert 'services' not in result and 'rules' not in result
     assert result['invocation']['module_args']['services'] == '2 services (return_table=false)'
     assert result['keys'] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53'] and len(result['commands']) == 5
+
+
+def test_services_json_is_the_same_table_as_one_text(kernel):
+    listed, texted = FakeHost(), FakeHost()
+    by_list = run_module(ipvs_table, dict(services=[WEB, DNS]), listed)
+    by_text = run_module(ipvs_table, dict(services_json=json.dumps([WEB, DNS]), return_table=False), texted)
+    assert by_text['commands'] == by_list['commands'] and listed.restores == texted.restores
+    assert by_text['invocation']['module_args']['services_json'] == '2 services (return_table=false)'
+    assert run_module(ipvs_table, dict(services_json=json.dumps([WEB, DNS])), texted)['changed'] is False
+
+
+@pytest.mark.parametrize('args, field, text', [
+    (dict(services_json='[{"address": "198.51.100.1", "port": 80,'), 'services_json', 'not JSON text'),
+    (dict(services_json='{"address": "198.51.100.1"}'), 'services_json', 'JSON list of services, got dict'),
+    (dict(services_json='[{"address": "198.51.100.1", "port": 80, "real_servers": [{"address": "x"}]}]'),
+     'services_json[0].real_servers[0].address', ''),
+])
+def test_services_json_is_checked_naming_the_field_before_any_read(kernel, args, field, text):
+    host = FakeHost()
+    with pytest.raises(AnsibleFail) as failed:
+        run_module(ipvs_table, args, host)
+    assert failed.value.args[0]['field'] == field and text in failed.value.args[0]['msg']
+    assert host.ipvsadm_calls() == []
+
+
+@pytest.mark.parametrize('args', [dict(), dict(services=[WEB], services_json='[]')])
+def test_services_or_services_json_exactly_one(kernel, args):
+    with pytest.raises(AnsibleFail) as failed:
+        run_module(ipvs_table, args, FakeHost())
+    assert 'services' in failed.value.args[0]['msg'] and 'services_json' in failed.value.args[0]['msg']

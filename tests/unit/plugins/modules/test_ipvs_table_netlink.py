@@ -1,0 +1,145 @@
+# Copyright: Contributors to the lvs.cluster project
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""ipvs_table over netlink: the same plans, tables and refusals as through ipvsadm."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+
+from ansible.module_utils import basic
+
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink as nl
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
+from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
+from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, fixture_text, run_module
+from ansible_collections.lvs.cluster.tests.unit.netlink_fake import socket_factory
+from ansible_collections.lvs.cluster.tests.unit.plugins.modules.test_ipvs_table import (
+    DNS, DRAIN_ARGS, DRAIN_SAVE, DRAINED, WEB)
+
+MORE = ('-A -u [2001:db8::2]:53 -s wrr -p 30 -M 48 -o -b flag-1,flag-3\n'
+        '-a -u [2001:db8::2]:53 -r [2001:db8::30]:5353 -m -w 0 -x 100 -y 10\n'
+        '-a -u [2001:db8::2]:53 -r 198.51.100.31:53 -i -w 7 --tun-type gue --tun-port 1 --tun-remcsum\n'
+        '-A -f 4294967295 -s wlc -p 86400 -M 0.0.0.0\n'
+        '-a -f 4294967295 -r 198.51.100.32:0 -i -w 65535 --tun-type gre --tun-nocsum\n')
+FIXTURES = [(fixture_text('ipvsadm_save_full.txt'), fixture_text('ipvsadm_list_thresholds.txt')), (MORE, None)]
+
+
+def both_hosts(save=None, thresholds=None):
+    return FakeHost(save, thresholds), FakeHost(save, thresholds, netlink=True)
+
+
+def parsed(host):
+    table = ps.parse_save(host.ipvsadm(['-S', '-n'])[1])
+    return ps.merge_thresholds(table, ps.parse_listing(host.ipvsadm(['-L', '-n', '--thresholds'])[1]))
+
+
+@pytest.mark.parametrize('save, thresholds', FIXTURES)
+def test_netlink_reads_the_table_ipvsadm_prints(save, thresholds):
+    host = FakeHost(save, thresholds, netlink=True)
+    with mock.patch('socket.socket', socket_factory(host)):
+        table, _conns = nl.IPVSNetlink().read()
+    assert table == parsed(host) and len(table) >= 2
+
+
+@pytest.mark.parametrize('save, thresholds', FIXTURES)
+def test_netlink_writes_what_ipvsadm_restores(save, thresholds):
+    # every service and real server of the fixtures, added over netlink into an empty kernel
+    source = FakeHost(save, thresholds)
+    table = parsed(source)
+    ops = []
+    for key in table.keys():
+        ops.append(df.Op(kind='add_service', service=table.service(key)))
+        ops += [df.Op(kind='add_dest', service=table.service(key), dest=dest) for dest in table.dests(key).values()]
+    host = FakeHost(netlink=True)
+    with mock.patch('socket.socket', socket_factory(host)):
+        assert nl.IPVSNetlink().apply(ops) == []
+    assert host.ipvsadm(['-S', '-n']) == source.ipvsadm(['-S', '-n'])
+    assert parsed(host) == table
+
+
+def test_the_same_run_on_both_backends(kernel):
+    by_cli, by_netlink = both_hosts()
+    cli = run_module(ipvs_table, dict(services=[WEB, DNS], backend='ipvsadm'), by_cli, diff=True)
+    net = run_module(ipvs_table, dict(services=[WEB, DNS]), by_netlink, diff=True)
+    assert (cli['backend'], net['backend']) == ('ipvsadm', 'netlink')
+    for name in ('changed', 'commands', 'diff', 'services', 'rules', 'keys'):
+        assert cli[name] == net[name]
+    assert by_cli.ipvsadm(['-S', '-n']) == by_netlink.ipvsadm(['-S', '-n'])
+    # netlink: no ipvsadm at all; the family, the dumps, one batch, the verifying dumps
+    assert by_netlink.ipvsadm_calls() == []
+    batches = [data for data in by_netlink.netlink_sends if len(data) > 200]
+    assert len(batches) == 1
+    again = run_module(ipvs_table, dict(services=[WEB, DNS]), by_netlink)
+    assert again['changed'] is False and again['commands'] == []
+
+
+def test_check_mode_over_netlink_changes_nothing_and_predicts(kernel):
+    host = FakeHost(fixture_text('ipvsadm_save_full.txt'), fixture_text('ipvsadm_list_thresholds.txt'), netlink=True)
+    before = host.ipvsadm(['-S', '-n'])
+    args = dict(services=[WEB, DNS], purge='all')
+    predicted = run_module(ipvs_table, args, host, check_mode=True)
+    assert host.ipvsadm(['-S', '-n']) == before
+    real = run_module(ipvs_table, args, host)
+    assert predicted['commands'] == real['commands'] and predicted['rules'] == real['rules']
+
+
+def test_a_request_the_kernel_refuses_mid_batch_reports_what_the_others_changed(kernel):
+    host = FakeHost(netlink=True)
+    services = [dict(address='192.0.2.34', port=80, forwarding='nat', real_servers=[dict(address='203.0.113.11')]),
+                dict(address='192.0.2.35', port=80, persistence_timeout=60, persistence_engine='nosuch'),
+                dict(address='192.0.2.36', port=80)]
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=services), host)
+    failed = err.value.args[0]
+    assert 'refused 1 of 4 requests over netlink' in failed['msg'] and 'No such file or directory' in failed['msg']
+    assert failed['refused'] == ['-A -t 192.0.2.35:80 -s wlc -p 60 --pe nosuch: No such file or directory']
+    assert failed['changed'] is True
+    assert failed['applied'] == ['-A -t 192.0.2.34:80 -s wlc', '-a -t 192.0.2.34:80 -r 203.0.113.11:80 -m -w 1',
+                                 '-A -t 192.0.2.36:80 -s wlc']
+
+
+def test_an_incomplete_request_is_refused_as_the_kernel_refuses_it(kernel):
+    # the fake decodes on its own: a service without its whole entry is EINVAL, as in the kernel
+    host = FakeHost(netlink=True)
+    op = df.Op(kind='add_service', service=ps.parse_rule('-A -t 192.0.2.1:80 -s rr')[1])
+    with mock.patch('socket.socket', socket_factory(host)):
+        netlink = nl.IPVSNetlink()
+        with mock.patch.object(nl, 'service_attrs', nl.service_key_attrs):
+            refused = netlink.apply([op])
+    assert [exc.errno for _op, exc in refused] == [22] and host.kernel.services == []
+
+
+def test_many_requests_go_in_few_batches(kernel):
+    services = [dict(address='10.0.%d.1' % i, port=80, scheduler='rr', forwarding='dr',
+                     real_servers=[dict(address='10.200.0.%d' % n) for n in range(1, 9)]) for i in range(200)]
+    host = FakeHost(netlink=True)
+    result = run_module(ipvs_table, dict(services=services, purge='all', return_table=False), host)
+    assert len(result['commands']) == 1800
+    writes = [data for data in host.netlink_sends if len(data) > nl.BATCH_BYTES // 2]
+    assert 1 <= len(writes) <= 1800 * 200 // nl.BATCH_BYTES + 1
+    assert len(host.kernel.services) == 200
+    assert run_module(ipvs_table, dict(services=services, purge='all'), host)['changed'] is False
+
+
+def test_backend_netlink_without_the_kernels_answer_fails_clearly(kernel):
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=[WEB], backend='netlink'), FakeHost())
+    assert 'backend=netlink' in err.value.args[0]['msg'] and 'No such file or directory' in err.value.args[0]['msg']
+    assert run_module(ipvs_table, dict(services=[WEB]), FakeHost())['backend'] == 'ipvsadm'
+
+
+def test_drain_over_netlink_reads_the_connections(kernel, monkeypatch):
+    host = FakeHost(DRAIN_SAVE, netlink=True)
+    host.conns = {DRAINED: (4, 1)}
+    clock = iter(range(0, 10000, 10))
+    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
+    monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: None)
+    result = run_module(ipvs_table, DRAIN_ARGS, host)
+    assert result['drained'][0]['active_conns'] == 4 and result['drained'][0]['inactive_conns'] == 1
+    assert result['drained'][0]['timed_out'] is True and host.table.dest(*DRAINED) is None
+    assert host.ipvsadm_calls() == []
