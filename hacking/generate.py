@@ -224,6 +224,19 @@ def model_blocks() -> dict[Path, str]:
         if count != 1:
             raise SystemExit(f"generate: no director_drain_timeout in {path}")
         out[path] = new
+    # the director's backend is ipvs_table's (choices and default declared in the schema)
+    backend = s.BACKEND
+    for path, pattern, line in (
+            (ROOT / "roles/director/defaults/main.yml", r"^director_ipvs_backend: .*$",
+             f"director_ipvs_backend: {backend.default}"),
+            (ROOT / "roles/director/meta/argument_specs.yml",
+             r"^(      director_ipvs_backend:\n        type: str\n)        choices: .*\n        default: .*$",
+             rf"\g<1>        choices: [{', '.join(backend.choices)}]\n        default: {backend.default}")):
+        text = out.get(path, path.read_text())
+        new, count = re.subn(pattern, line, text, count=1, flags=re.M)
+        if count != 1:
+            raise SystemExit(f"generate: no director_ipvs_backend in {path}")
+        out[path] = new
     path = ROOT / "plugins" / "doc_fragments" / "model.py"
     block = ["  _input:", f"    {MARK}"] + render({"_input": ms.filter_input()}, "  ")[1:]
     out[path] = replace_block(path.read_text(), re.compile(r"^  _input:\n", re.M), "  ", block,

@@ -15,6 +15,7 @@ The constants are the kernel's uapi (include/uapi/linux/ip_vs.h, genetlink.h).
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
@@ -65,12 +66,35 @@ BATCH_BYTES = 96 * 1024
 RECV_BYTES = 65536
 
 
-class NetlinkError(Exception):
-    """The kernel refused a request; errno is positive (as os.strerror takes it)."""
+# What ipvsadm prints for the kernel's errno of each kind of request
+# (libipvs ipvs_strerror()): the same refusal reads the same through both ways.
+ERRNO_TEXT = {
+    ('add_service', errno.EEXIST): 'Service already exists',
+    ('add_service', errno.ENOENT): 'Scheduler or persistence engine not found',
+    ('edit_service', errno.ESRCH): 'No such service',
+    ('edit_service', errno.ENOENT): 'Scheduler or persistence engine not found',
+    ('delete_service', errno.ESRCH): 'No such service',
+    ('add_dest', errno.ESRCH): 'Service not defined',
+    ('add_dest', errno.EEXIST): 'Destination already exists',
+    ('edit_dest', errno.ESRCH): 'Service not defined',
+    ('edit_dest', errno.ENOENT): 'No such destination',
+    ('delete_dest', errno.ESRCH): 'Service not defined',
+    ('delete_dest', errno.ENOENT): 'No such destination',
+    (None, errno.EPERM): 'Permission denied (you must be root)',
+    (None, errno.EINVAL): 'Invalid operation.  Possibly wrong module version, address not unicast, ...',
+    (None, errno.ENOPROTOOPT): 'Protocol not available',
+    (None, errno.ENOMEM): 'Memory allocation problem',
+    (None, errno.EAFNOSUPPORT): 'Operation not supported with specified address family',
+}
 
-    def __init__(self, errno, what=''):
-        self.errno = errno
-        super(NetlinkError, self).__init__('%s%s' % (what + ': ' if what else '', os.strerror(errno)))
+
+class NetlinkError(Exception):
+    """The kernel refused a request; errno is positive. str(): what, then ipvsadm's text for it."""
+
+    def __init__(self, code, what='', kind=None):
+        self.errno = code
+        text = ERRNO_TEXT.get((kind, code)) or ERRNO_TEXT.get((None, code)) or os.strerror(code)
+        super(NetlinkError, self).__init__('%s%s' % (what + ': ' if what else '', text))
 
 
 # ---------------------------------------------------------------- attributes
@@ -336,6 +360,6 @@ class IPVSNetlink(object):
                     if kind == NLMSG_ERROR and seq in sent:
                         error = -struct.unpack_from('=i', payload)[0]
                         if error:
-                            refused.append((sent[seq], NetlinkError(error, sent[seq].line())))
+                            refused.append((sent[seq], NetlinkError(error, sent[seq].line(), sent[seq].kind)))
                         done = done or seq == self.seq
         return refused

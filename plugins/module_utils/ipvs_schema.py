@@ -224,6 +224,19 @@ DEST_OPTIONS = [
 # The real server's numbers, in the order ipvsadm prints them.
 DEST_NUMBERS = [o for o in DEST_OPTIONS if o.number]
 
+# ---------------------------------------------------------------- the way to the kernel
+
+# ipvs_table's backend; the director role's director_ipvs_backend takes the same choices and default
+BACKEND = Option('backend', 'str', [
+    'How the table is read and changed. V(netlink) talks to the kernel\'s IPVS over generic netlink from '
+    'the module itself: the table read in the kernel\'s own dumps (thresholds and connection counts '
+    'included), changes sent in batches of many requests per system call, where C(ipvsadm -R) waits for '
+    'the kernel\'s answer to each rule; C(ipvsadm) is then not needed.',
+    'V(ipvsadm) runs C(ipvsadm -S -n), C(ipvsadm -L -n --thresholds) and one C(ipvsadm -R) batch.',
+    'V(auto) is V(netlink) when the kernel\'s IPVS answers over generic netlink, else V(ipvsadm). Both '
+    'ways plan, change and verify the same table; RV(backend) says which one ran.'],
+    choices=['auto', 'netlink', 'ipvsadm'], default='auto', version_added='0.3.0')
+
 # ---------------------------------------------------------------- removing real servers
 
 DRAIN_OPTIONS = [

@@ -455,15 +455,7 @@ OPTIONS = [
         'V(false) leaves RV(services) and RV(rules) out of the result, and the echo of O(services) or O(services_json) out of its '
         'C(invocation). At thousands of services Ansible spends longer carrying the whole table back to the '
         'controller than the module spends converging it; RV(keys) still names the services.'], default=True, version_added='0.3.0'),
-    Option('backend', 'str', [
-        'How the table is read and changed. V(netlink) talks to the kernel\'s IPVS over generic netlink from '
-        'the module itself: the table read in the kernel\'s own dumps (thresholds and connection counts '
-        'included), changes sent in batches of many requests per system call, where C(ipvsadm -R) waits for '
-        'the kernel\'s answer to each rule; C(ipvsadm) is then not needed.',
-        'V(ipvsadm) runs C(ipvsadm -S -n), C(ipvsadm -L -n --thresholds) and one C(ipvsadm -R) batch.',
-        'V(auto) is V(netlink) when the kernel\'s IPVS answers over generic netlink, else V(ipvsadm). Both '
-        'ways plan, change and verify the same table; RV(backend) says which one ran.'],
-        choices=['auto', 'netlink', 'ipvsadm'], default='auto', version_added='0.3.0'),
+    s.BACKEND,
 ] + [o.replace(version_added='0.2.0') for o in s.DRAIN_OPTIONS]  # ipvs_dest's since 0.1.0
 
 # The rules file holds the whole table: root's alone, as ipvsadm's service writes it.

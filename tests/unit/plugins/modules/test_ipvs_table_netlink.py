@@ -96,8 +96,8 @@ def test_a_request_the_kernel_refuses_mid_batch_reports_what_the_others_changed(
     with pytest.raises(AnsibleFail) as err:
         run_module(ipvs_table, dict(services=services), host)
     failed = err.value.args[0]
-    assert 'refused 1 of 4 requests over netlink' in failed['msg'] and 'No such file or directory' in failed['msg']
-    assert failed['refused'] == ['-A -t 192.0.2.35:80 -s wlc -p 60 --pe nosuch: No such file or directory']
+    assert 'refused 1 of 4 requests over netlink' in failed['msg'] and 'persistence engine not found' in failed['msg']
+    assert failed['refused'] == ['-A -t 192.0.2.35:80 -s wlc -p 60 --pe nosuch: Scheduler or persistence engine not found']
     assert failed['changed'] is True
     assert failed['applied'] == ['-A -t 192.0.2.34:80 -s wlc', '-a -t 192.0.2.34:80 -r 203.0.113.11:80 -m -w 1',
                                  '-A -t 192.0.2.36:80 -s wlc']
