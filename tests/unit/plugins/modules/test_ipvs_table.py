@@ -314,19 +314,22 @@ def test_owned_keys_are_normalised_and_checked(kernel):
     assert err.value.args[0]['field'] == 'owned[0]'
 
 
+# a batch whose second service the kernel refuses (an unknown persistence engine)
+REFUSED_BATCH = [dict(address='192.0.2.34', port=80, forwarding='nat', real_servers=[dict(address='203.0.113.11')]),
+                 dict(address='192.0.2.35', port=80, persistence_timeout=60, persistence_engine='nosuch'),
+                 dict(address='192.0.2.36', port=80)]
+APPLIED_AROUND = ['-A -t 192.0.2.34:80 -s wlc', '-a -t 192.0.2.34:80 -r 203.0.113.11:80 -m -w 1',
+                  '-A -t 192.0.2.36:80 -s wlc']
+
+
 def test_a_rule_the_kernel_refuses_mid_batch_reports_what_the_others_changed(kernel):
     # ipvsadm -R goes on after a refused line: the failure must not claim that nothing changed
     host = FakeHost()
-    services = [dict(address='192.0.2.34', port=80, forwarding='nat', real_servers=[dict(address='203.0.113.11')]),
-                dict(address='192.0.2.35', port=80, persistence_timeout=60, persistence_engine='nosuch'),
-                dict(address='192.0.2.36', port=80)]
     with pytest.raises(AnsibleFail) as err:
-        run_module(ipvs_table, dict(services=services), host)
+        run_module(ipvs_table, dict(services=REFUSED_BATCH), host)
     failed = err.value.args[0]
     assert 'ipvsadm -R failed' in failed['msg'] and 'persistence engine not found' in failed['msg']
-    assert failed['changed'] is True
-    assert failed['applied'] == ['-A -t 192.0.2.34:80 -s wlc', '-a -t 192.0.2.34:80 -r 203.0.113.11:80 -m -w 1',
-                                 '-A -t 192.0.2.36:80 -s wlc']
+    assert failed['changed'] is True and failed['applied'] == APPLIED_AROUND
 
 
 @pytest.mark.parametrize('services, field, text', [
