@@ -382,7 +382,7 @@ def module_once(services, tmp):
         raise SystemExit(f"ipvs_table did not answer JSON: {out[-2000:]}")
     if result.get("failed"):
         raise SystemExit(f"ipvs_table failed: {result.get('msg')}")
-    return {"seconds": wall, "commands": len(result["commands"]), "peak_rss_mb": rss}
+    return {"seconds": wall, "commands": len(result["commands"]), "peak_rss_mb": rss, "backend": result.get("backend")}
 
 
 def run_module(services):
@@ -553,7 +553,7 @@ def report(results):
                  f"{row['ansible_floor']:.1f}" if r else "-", naive,
                  f"{rt['role noop / (empty + module noop)']:.2f}" if r else "-",
                  f"{rt['role first / (empty + module first)']:.2f}" if r else "-",
-                 f"{rt['module / floor']:.1f}",
+                 f"{rt['module / floor']:.2f}",
                  f"{mod['peak_rss_mb']:.0f} / " + (f"{r['controller_peak_rss_mb']:.0f}" if r else "-")]
         lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     lines += ["", "Engine against engine: seconds from the start of the play until the kernel table is the "

@@ -205,26 +205,26 @@ class IPVSRunner(object):
                 refused = self._netlink.apply(ops)
             except (OSError, nl.NetlinkError) as exc:
                 refused = [(None, exc)]
-            failed = bool(refused)
+            if not refused:
+                return
             result = dict(commands=[op.line() for op in ops], changed=False,
                           refused=['%s' % exc for _op, exc in refused])
             msg = 'the kernel refused %d of %d requests over netlink: %s' % (
                 len(refused), len(ops), '; '.join(result['refused'][:5]))
         else:
-            script = df.restore_script(ops)
-            rc, out, err = self.run(['-R'], data=script, fail=False)
-            failed = rc != 0 or _real_errors(err)
+            rc, out, err = self.run(['-R'], data=df.restore_script(ops), fail=False)
+            if rc == 0 and not _real_errors(err):
+                return
             result = dict(rc=rc, stdout=out, stderr=err, commands=[op.line() for op in ops], changed=False)
             msg = 'ipvsadm -R failed (rc=%d): %s' % (rc, err.strip())
-        if failed:
-            if current is not None:
-                after = self.read_table()
-                result['changed'] = after != current
-                result['applied'] = [line for line in df.render_table(after)
-                                     if line not in df.render_table(current)]
-                if result['changed']:
-                    msg += '; the kernel applied the batch\'s other rules (see applied)'
-            self.module.fail_json(msg=msg, **result)
+        if current is not None:
+            after = self.read_table()
+            result['changed'] = after != current
+            result['applied'] = [line for line in df.render_table(after)
+                                 if line not in df.render_table(current)]
+            if result['changed']:
+                msg += '; the kernel applied the batch\'s other rules (see applied)'
+        self.module.fail_json(msg=msg, **result)
 
     def apply_and_verify(self, current, ops, keys):
         """Apply ops, re-read, and fail unless `keys` match the prediction."""
