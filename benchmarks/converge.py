@@ -450,7 +450,8 @@ def main():
     parser.add_argument("--real-servers", type=int, default=8, help="M where a size does not give it")
     parser.add_argument("--engines", default="static,keepalived",
                         help="the role's engines to time (keepalived runs in a node container of the lab)")
-    parser.add_argument("--naive-limit", type=float, default=600, help="seconds a naive run may take")
+    parser.add_argument("--naive-limit", type=float, default=600,
+                        help="seconds a naive run may take (0: no naive run)")
     parser.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     args = parser.parse_args()
     sizes = [tuple(int(v) for v in (size.split("x") + [args.real_servers])[:2]) for size in args.sizes.split(",")]
@@ -506,15 +507,18 @@ def main():
                                                            for op in OPERATIONS)
                       + f"; keepalived alone into an empty table {k['alone_first']:.2f} s", flush=True)
             predicted = naive_rate * entries if naive_rate else 0
-            if predicted <= args.naive_limit:
+            if args.naive_limit <= 0:  # not timed at all (and nothing to extrapolate from)
+                row["naive"] = {"seconds": None, "measured": False}
+            elif predicted <= args.naive_limit:
                 with own_netns(f"lvsbench-naive-{n}x{m}"):
                     row["naive"] = run_naive(services, workdir)
                 row["naive"]["measured"] = True
                 naive_rate = row["naive"]["seconds"] / entries
             else:
                 row["naive"] = {"seconds": naive_rate * entries, "measured": False}
-            print(f"   naive: {row['naive']['seconds']:.1f} s"
-                  f"{'' if row['naive']['measured'] else ' (extrapolated)'}", flush=True)
+            if row["naive"]["seconds"] is not None:
+                print(f"   naive: {row['naive']['seconds']:.1f} s"
+                      f"{'' if row['naive']['measured'] else ' (extrapolated)'}", flush=True)
             flush()
             row["ratios"] = ratios(row)
             results["sizes"].append(row)
@@ -548,7 +552,7 @@ def report(results):
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in results["sizes"]:
         mod, nv = row["module"], row["naive"]
-        naive = f"{nv['seconds']:.1f}" + ("" if nv["measured"] else " (extrapolated)")
+        naive = "-" if nv["seconds"] is None else f"{nv['seconds']:.1f}" + ("" if nv["measured"] else " (extrapolated)")
         rt = ratios(row)
         r = row.get("role")
         cells = [f"{row['n']} x {row['m']}", row["entries"], f"{row['floor']['seconds']:.2f}",

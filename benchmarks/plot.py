@@ -25,9 +25,11 @@ def main(src: str, dest: str) -> int:
         pts = []
         for r in rows:
             try:
-                pts.append((r["entries"], get(r)))
+                value = get(r)
             except KeyError:
                 continue
+            if value is not None:  # a naive run not timed
+                pts.append((r["entries"], value))
         return pts
 
     ways = [
@@ -45,7 +47,8 @@ def main(src: str, dest: str) -> int:
     for label, pts, color in ways:
         if pts:
             ax.plot(*zip(*pts), marker="o", label=label, color=color)
-    guessed = [(r["entries"], r["naive"]["seconds"]) for r in rows if not r["naive"]["measured"]]
+    guessed = [(r["entries"], r["naive"]["seconds"]) for r in rows
+               if not r["naive"]["measured"] and r["naive"]["seconds"] is not None]
     if guessed:
         ax.scatter(*zip(*guessed), s=120, facecolors="white", edgecolors="tab:red", zorder=3,
                    label="naive, extrapolated (not run)")
