@@ -24,13 +24,13 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as m
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 NETLINK_GENERIC = 16
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x2, 0x4, 0x300
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 GENL_ID_CTRL, CTRL_CMD_GETFAMILY = 0x10, 3
 CTRL_ATTR_FAMILY_ID, CTRL_ATTR_FAMILY_NAME = 1, 2
 NLA_F_NESTED = 0x8000
 NLA_TYPE_MASK = 0x3fff
-SOL_NETLINK, NETLINK_EXT_ACK, NETLINK_CAP_ACK = 270, 11, 10
+SOL_NETLINK, NETLINK_CAP_ACK = 270, 10
 
 IPVS_GENL_NAME, IPVS_GENL_VERSION = b'IPVS\0', 1
 CMD = dict(new_service=1, set_service=2, del_service=3, get_service=4,
@@ -55,7 +55,7 @@ FWD_METHOD = {'nat': 0, 'tun': 2, 'dr': 3}
 METHOD_FWD = {0: 'nat', 1: 'dr', 2: 'tun', 3: 'dr'}
 FWD_MASK = 0x7
 TUN_TYPE = dict((name, i) for i, name in enumerate(sx.TUN_TYPES))  # ipip 0, gue 1, gre 2
-TUN_FLAGS = {'nocsum': 0, 'csum': 1, 'remcsum': 2}
+TUN_FLAGS = dict((name, i) for i, name in enumerate(sx.TUN_FLAGS))  # nocsum 0, csum 1, remcsum 2
 TYPE_TUN = dict((i, name) for name, i in TUN_TYPE.items())
 FLAGS_TUN = dict((i, name) for name, i in TUN_FLAGS.items())
 
