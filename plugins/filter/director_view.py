@@ -23,7 +23,7 @@ options:
   health_check:
     description:
       - The keepalived engine's default health check (the role's C(director_health_check)). When given, the
-        result also holds C(keepalived), as P(lvs.cluster.keepalived_services#filter) returns it.
+        result also holds C(keepalived_conf).
     type: dict
 '''
 
@@ -67,11 +67,13 @@ _value:
         services, each once.
       type: list
       elements: str
-    keepalived:
-      description: The services in keepalived's terms, as P(lvs.cluster.keepalived_services#filter) returns them.
+    keepalived_conf:
+      description:
+        - The C(virtual_server) blocks of C(keepalived.conf) for the services not marked V(absent), each after
+          a blank line and a comment with its name, rendered from what
+          P(lvs.cluster.keepalived_services#filter) returns (the role's keepalived engine includes this text).
       returned: when O(health_check) is given
-      type: list
-      elements: dict
+      type: str
     fwmark_rules:
       description: The nftables rules marking the fwmark services' traffic, as
         P(lvs.cluster.fwmark_rules#filter) returns them (empty when none lists its traffic).

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import director
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
+from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_conf
 
 HOSTVARS = {
     'rs1': {'lvs_address': '203.0.113.11'},
@@ -166,11 +167,11 @@ def test_director_view_is_the_separate_filters_in_one_call():
     # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
     assert view['nat_addresses'] == ['203.0.113.11', '203.0.113.12']
     assert view['vips'] == ['198.51.100.100', '198.51.100.101', '198.51.100.102']
-    assert 'keepalived' not in view
+    assert 'keepalived_conf' not in view
     health = {'delay_loop': 2}
     plain = model[:2] + model[3:]  # keepalived checks a fwmark service's real servers on a stated port
     expected = ka.keepalived_services(plain, HOSTVARS, health)
-    assert director.director_view(plain, HOSTVARS, health)['keepalived'] == expected
+    assert director.director_view(plain, HOSTVARS, health)['keepalived_conf'] == keepalived_conf.virtual_servers(expected)
 
 
 @pytest.mark.parametrize('model', [None, [], [dict(address='198.51.100.100', port=80, state='absent')]])
