@@ -151,7 +151,7 @@ demo: host-packages ## bring up a cluster in the lab and show requests being bal
 BENCH_SIZES ?= 10,100,1000,5000,2284x16
 BENCH_ENGINES ?= static,keepalived
 BENCH_OUT ?= benchmarks/results/latest.json
-BENCH_MEM ?= 12288
+BENCH_MEM ?= 8192
 bench: host-packages $(VENV)/.bench ## converge benchmark in the lab (BENCH_SIZES=10,100,1000x8,...), table + plot
 	@# 5,000 x 8 needs more than the default 4 GB: Ansible holds the whole model in every worker
 	$(LAB) run --mem $(BENCH_MEM) -- python3 benchmarks/converge.py --sizes $(BENCH_SIZES) \

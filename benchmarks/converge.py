@@ -29,6 +29,7 @@ import contextlib
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -133,7 +134,7 @@ def playbook(play, extra_vars, workdir, host="localhost", connection="local"):
     if connection != "local":  # the node container's own Python
         env["ANSIBLE_PYTHON_INTERPRETER"] = "/usr/bin/python3"
     wall, rc, out, err, rss = timed(["ansible-playbook", "-i", f"{host},", "-c", connection,
-                                     str(HERE / play), "-e", f"@{vars_file}"], env)
+                                     str(HERE / play), "-e", f"@{vars_file}"], env, PLAY_LIMIT)
     if rc != 0:
         sys.stderr.write(out[-4000:] + err[-4000:])
         raise SystemExit(f"{play} failed (exit {rc})")
@@ -173,13 +174,26 @@ def lab_allocator(entries):
     return entries > LAB_MALLOC_ENTRIES
 
 
-def timed(argv, env=None):
+# A play that has not ended by then is stopped and counted as failed (the
+# slowest at 5,000 x 8 takes about 80 s): a stuck run shows in the results
+# instead of holding the whole benchmark.
+PLAY_LIMIT = 900
+
+
+def timed(argv, env=None, limit=None):
     """Run argv: (wall seconds, rc, stdout, stderr, peak RSS in MB of it and its children, from wait4)."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.monotonic()
-        proc = subprocess.Popen(NETNS + argv, stdout=out, stderr=err, env=env)
+        proc = subprocess.Popen(NETNS + argv, stdout=out, stderr=err, env=env, start_new_session=True)
+        timer = threading.Timer(limit, os.killpg, (proc.pid, signal.SIGKILL)) if limit else None
+        if timer:
+            timer.start()
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - start
+        if timer:
+            timer.cancel()
+            if wall >= limit:
+                raise SystemExit(f"{' '.join(argv[:2])} did not finish in {limit} s (stopped)")
         out.seek(0)
         err.seek(0)
         return wall, os.waitstatus_to_exitcode(status), out.read(), err.read(), usage.ru_maxrss / 1024.0

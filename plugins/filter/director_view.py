@@ -32,11 +32,7 @@ EXAMPLES = r'''
   ansible.builtin.set_fact:
     director: "{{ lvs_virtual_services | lvs.cluster.director_view(hostvars) }}"
 
-- name: The whole table in one task
-  lvs.cluster.ipvs_table:
-    services: "{{ director.services }}"
-
-- name: The same, carried through Ansible as one text (for thousands of services)
+- name: The whole table in one task, carried through Ansible as one text
   lvs.cluster.ipvs_table:
     services_json: "{{ director.services_json }}"
 '''
@@ -46,14 +42,13 @@ _value:
   description: What the model implies for a director.
   type: dict
   contains:
-    services:
-      description: The services in the shape of the O(lvs.cluster.ipvs_table#module:services) option, as
-        P(lvs.cluster.director_services#filter) returns them.
-      type: list
-      elements: dict
     services_json:
-      description: C(services) as one JSON text, for O(lvs.cluster.ipvs_table#module:services_json) (a
-        table of thousands of entries travels through Ansible as one value).
+      description:
+        - The services in the shape of the O(lvs.cluster.ipvs_table#module:services) option, as
+          P(lvs.cluster.director_services#filter) returns them, as one JSON text for
+          O(lvs.cluster.ipvs_table#module:services_json).
+        - One text, not a list, because a table of thousands of entries travels through Ansible far faster
+          as one value (stored as a fact, passed to a module, sent back with its result).
       type: str
     empty:
       description: True when no service is left but ones marked V(absent).

@@ -18,14 +18,15 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
     """What the director role derives from the model, checked and worked out in one call.
 
     Ansible templates a large model slowly, once per expression that reads it,
-    so the role asks once for everything: services (director_services), empty
-    (no service left but ones marked absent), nat_addresses (the NAT real
-    servers of the services that stay), vips (their addresses, then the vips of
-    their fwmark services, each once) and fwmark_rules (fwmark_rules); with
-    the keepalived engine's health_check defaults, keepalived_conf (the
-    virtual_server blocks of keepalived.conf, one text). services_json is
-    services as one JSON text, for ipvs_table's services_json: Ansible carries
-    one text far faster than thousands of dicts.
+    so the role asks once for everything: services_json (director_services as
+    one JSON text, for ipvs_table's services_json), empty (no service left but
+    ones marked absent), nat_addresses (the NAT real servers of the services
+    that stay), vips (their addresses, then the vips of their fwmark services,
+    each once) and fwmark_rules (fwmark_rules); with the keepalived engine's
+    health_check defaults, keepalived_conf (keepalived.conf's virtual_server
+    blocks). The table travels as text: the role stores this as a fact, and a
+    worker pickles a fact back to the controller value by value (at 5,000 x 8,
+    45,000 dicts against two strings).
     """
     model = dm.check_model(dm.plain(model), hostvars, field)
     table = dm.director_services(model, hostvars, field)
@@ -37,7 +38,6 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
                 seen.add(vip)
                 vips.append(vip)
     view = {
-        'services': table,
         'services_json': json.dumps(table, separators=(',', ':')),
         'empty': not staying,
         'nat_addresses': [rs['address'] for _svc, item in staying for rs in item['real_servers']

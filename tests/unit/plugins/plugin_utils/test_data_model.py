@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible.errors import AnsibleFilterError
@@ -161,7 +163,7 @@ def test_director_view_is_the_separate_filters_in_one_call():
     model = MODEL + [dict(address='198.51.100.100', port=443, state='absent',
                           real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
     view = director.director_view(model, HOSTVARS)
-    assert view['services'] == dm.director_services(model, HOSTVARS)
+    assert json.loads(view['services_json']) == dm.director_services(model, HOSTVARS)
     assert view['fwmark_rules'] == dm.fwmark_rules(model)
     assert view['empty'] is False
     # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
