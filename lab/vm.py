@@ -96,6 +96,34 @@ def pick_cpu(base: Path, run_dir: Path) -> int | None:
     return cpu
 
 
+MAP_COUNT = Path("/proc/sys/vm/max_map_count")
+
+
+def ensure_map_count(mem_mb: int) -> None:
+    """Room on the host for as many mappings as the VM has pages.
+
+    UML maps a guest process's memory into its host process page by page
+    (merged only where guest pages happen to be adjacent): a guest process of
+    400 MB can need 100,000 host mappings. Past the host's vm.max_map_count
+    (65,530 by default) the host refuses the mapping, and the guest process
+    faults on the same address forever (seen at 5,000 x 8: an Ansible worker
+    spinning for an hour) or dies ("A worker was found in a dead state").
+    """
+    want = mem_mb * 256  # 4 KiB pages
+    try:
+        have = int(MAP_COUNT.read_text())
+    except (OSError, ValueError):
+        return
+    if have >= want:
+        return
+    try:
+        MAP_COUNT.write_text(f"{want}\n")
+        log(f"host vm.max_map_count raised from {have} to {want} (UML maps guest memory page by page)")
+    except OSError:
+        log(f"warning: host vm.max_map_count is {have}: a guest process larger than about {have // 256} MB "
+            f"will hang; run `sysctl -w vm.max_map_count={want}` as root")
+
+
 class Job:
     """One boot of the VM running one script; always cleaned up."""
 
@@ -179,6 +207,7 @@ class Job:
         started = time.monotonic()
         pin = None  # runs in the child, before UML forks its first process
         if self.backend == "uml":
+            ensure_map_count(self.mem_mb)
             self.cpu = pick_cpu(self.run_dir.parent, self.run_dir)
             if self.cpu is not None:
                 pin = functools.partial(os.sched_setaffinity, 0, {self.cpu})
