@@ -13,21 +13,26 @@ text; VRRP and global settings stay in the template.
 
 from __future__ import annotations
 
-CHECK_KEYS = ('connect_port', 'connect_timeout', 'retry', 'delay_before_retry', 'delay_loop', 'warmup')
-URL_KEYS = ('path', 'status_code', 'digest', 'virtualhost')
+from ansible_collections.lvs.cluster.plugins.module_utils import return_schema
+
+# A check's keywords are its keys, in the order its return schema declares them.
+CHECK_KEYS = tuple(key for key in return_schema.CHECK if key != 'checker')
+URL_KEYS = tuple(return_schema.CHECK['url']['contains'])
 
 
 def _check(check, out):
     out.append('        %s {' % check['checker'])
-    out.extend('            %s %s' % (key, check[key]) for key in CHECK_KEYS if key in check)
-    if 'url' in check:
-        out.append('            url {')
-        out.extend('                %s %s' % (key, check['url'][key]) for key in URL_KEYS if key in check['url'])
-        out.append('            }')
-    if 'misc_path' in check:
-        out.append('            misc_path "%s"' % check['misc_path'])
-    if 'misc_timeout' in check:
-        out.append('            misc_timeout %s' % check['misc_timeout'])
+    for key in CHECK_KEYS:
+        if key not in check:
+            continue
+        if key == 'url':
+            out.append('            url {')
+            out.extend('                %s %s' % (name, check['url'][name]) for name in URL_KEYS if name in check['url'])
+            out.append('            }')
+        elif key == 'misc_path':
+            out.append('            misc_path "%s"' % check['misc_path'])
+        else:
+            out.append('            %s %s' % (key, check[key]))
     out.append('        }')
 
 
