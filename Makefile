@@ -52,16 +52,13 @@ static: lint sanity docs galaxy install-test ## every static check
 generated: $(VENV)/.installed ## rewrite the option docs and specs derived from plugins/module_utils/ipvs_schema.py
 	$(BIN)/python hacking/generate.py
 
-lint: $(VENV)/.installed ## ansible-lint, production profile
-	@# offline ansible-lint does not install the collection itself: link the tree
-	mkdir -p .ansible/lint/ansible_collections/lvs
-	ln -sfn $(CURDIR) .ansible/lint/ansible_collections/lvs/cluster
-	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.ansible/lint $(BIN)/ansible-lint
+lint: $(VENV)/.installed ## ansible-lint, production profile, run as a user runs it in a clone
+	$(BIN)/ansible-lint
 
-sanity: $(VENV)/.installed ## ansible-test sanity (no ignore entries)
+sanity: host-packages $(VENV)/.installed ## ansible-test sanity (no ignore entries)
 	@test ! -s tests/sanity/ignore-2.19.txt || { echo "sanity: ignore entries are not allowed"; exit 1; }
 	@# without shellcheck, ansible-test skips its shellcheck test with only a warning
-	@command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "sanity: shellcheck is missing (make host-packages installs it)"; exit 1; }
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PATH="$(BIN):$$PATH" ansible-test sanity --venv --python 3.11
 
@@ -112,9 +109,9 @@ compat: $(addprefix compat-,$(COMPAT_LINES)) ## unit tests and ansible-test sani
 # the pip version this line of ansible-test pins.
 COMPAT_HOME = $${XDG_CACHE_HOME:-$$HOME/.cache}/lvs-cluster-ansible-test
 .PHONY: $(addprefix compat-,$(COMPAT_LINES))
-$(addprefix compat-,$(COMPAT_LINES)): compat-%: $(COMPAT)/%/.installed
+$(addprefix compat-,$(COMPAT_LINES)): compat-%: host-packages $(COMPAT)/%/.installed
 	@test ! -s tests/sanity/ignore-$*.txt || { echo "compat: ignore entries are not allowed"; exit 1; }
-	@command -v shellcheck >/dev/null || { echo "compat: shellcheck is missing (apt-get install shellcheck)"; exit 1; }
+	@command -v shellcheck >/dev/null || { echo "compat: shellcheck is missing (make host-packages installs it)"; exit 1; }
 	export PIP_CACHE_DIR="$${PIP_CACHE_DIR:-$$HOME/.cache/pip}" HOME="$(COMPAT_HOME)" && \
 	  export LVS_AC_ROOT=/tmp/lvs-ac-$*-$$(printf %s "$(CURDIR)" | md5sum | cut -c1-10) && \
 	  export LVS_PIP_VERSION=$$(grep -oP "^\s+pip='\K[0-9.]+" $(COMPAT)/$*/lib/python3*/site-packages/ansible_test/_internal/python_requirements.py) && \
@@ -165,7 +162,7 @@ $(VENV)/.bench: $(VENV)/.installed benchmarks/requirements.txt
 diagrams: ## render docs/diagrams/*.dot to docs/images/*.svg (graphviz)
 	for f in docs/diagrams/*.dot; do dot -Tsvg "$$f" -o "docs/images/$$(basename "$${f%.dot}").svg"; done
 
-host-packages: ## install (apt) and check the host packages the lab build needs
+host-packages: ## install (apt) and check the host packages the checks and the lab build need
 	bash lab/host-packages.sh
 
 lab-info: ## the lab's cache, image key, backend, and the kernel: version, seccomp or ptrace mode, why

@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The host packages the lab build needs, installed with apt when missing and
-# checked against their version ranges. Called by the Makefile's lab targets
-# and by .ci/run; quick when everything is there already.
+# The host packages the checks and the lab build need, installed with apt when
+# missing and checked against their version ranges. `make test` and the lab
+# targets run it first (README's commands need nothing installed by hand);
+# quick when everything is there already.
 #   bash lab/host-packages.sh [extra "name low high" specs...]
 set -euo pipefail
 
 # name, minimum version (inclusive), ceiling (exclusive)
 specs=(
+    # the static checks: ansible-test sanity runs shellcheck (and only warns
+    # when it is missing); the README install test clones with git
+    "shellcheck 0.8 1"
+    "git 1:2.30 1:3"
     # the images
     "mmdebstrap 1.3 2"
     "e2fsprogs 1.46 2"

@@ -14,6 +14,12 @@ import tempfile
 PROC_SYS = '/proc/sys'
 SYS_CLASS_NET = '/sys/class/net'
 
+# Trees of keys that appear only once a kernel module is loaded: the module
+# that brings them (what systemd-modules-load does before systemd-sysctl).
+KEY_MODULES = (
+    ('net.ipv4.vs.', 'ip_vs'),
+)
+
 
 def conf_key(interface, name, family='ipv4'):
     """sysctl key for a per-interface setting.
@@ -37,6 +43,11 @@ def read_value(key):
             return ' '.join(handle.read().split())
     except (IOError, OSError):
         return None
+
+
+def key_module(key):
+    """The kernel module that brings key, or None."""
+    return next((name for prefix, name in KEY_MODULES if key.startswith(prefix)), None)
 
 
 def write_value(key, value):

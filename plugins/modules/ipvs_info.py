@@ -13,7 +13,8 @@ short_description: Read the IPVS table, counters, timeouts, sync daemons and con
 version_added: 0.1.0
 description:
   - Reads Linux Virtual Server state with C(ipvsadm) without changing anything. It never loads
-    the C(ip_vs) kernel module; without it, RV(ipvs_loaded) is V(false) and nothing else is read.
+    the C(ip_vs) kernel module; without it (a host where nothing configured IPVS yet, C(ipvsadm)
+    not even installed), RV(ipvs_loaded) is V(false), nothing is read and RV(services) is empty.
   - Each part named in O(gather) costs one C(ipvsadm) call, except V(table) which costs two
     (C(-S -n) for the configuration, C(-L -n --thresholds) for thresholds and connection counts).
 author: lvs.cluster contributors (!UNKNOWN)
@@ -60,7 +61,9 @@ EXAMPLES = r'''
 
 RETURN = r'''
 ipvs_loaded:
-  description: Whether the kernel has IPVS (C(/proc/net/ip_vs) exists). When V(false) nothing else is returned.
+  description:
+    - Whether the kernel has IPVS (C(/proc/net/ip_vs) exists). When V(false), RV(services) is empty and
+      nothing else is returned.
   returned: always
   type: bool
   sample: true
@@ -74,6 +77,7 @@ services:
   description:
     - Virtual services with their real servers. Real servers carry C(active_conns), C(inactive_conns)
       and thresholds; C(stats) and C(rates) sub-dicts are added when gathered.
+    - Empty when IPVS is not loaded (RV(ipvs_loaded) is V(false)).
   returned: when table, stats or rates is gathered
   type: list
   elements: dict
@@ -556,6 +560,8 @@ def main():
     loaded = runner.ensure_kernel(load_schedulers=False, load=False)
     result = dict(changed=False, ipvs_loaded=loaded)
     if not loaded:
+        if gather & set(['table', 'stats', 'rates']):
+            result['services'] = []
         module.exit_json(**result)
     try:
         if gather & set(['table', 'stats', 'rates']):

@@ -24,7 +24,9 @@ options:
     description:
       - Keys in dotted form (V(net.ipv4.ip_forward)) and their values. A per-interface key of an
         interface with a dot in its name takes a slash (V(net.ipv4.conf.eth0/100.rp_filter)).
-      - Every key must exist in C(/proc/sys) (a module's keys appear once it is loaded).
+      - Every key must exist in C(/proc/sys), or come with a kernel module: a missing key under
+        V(net.ipv4.vs.) loads C(ip_vs) with C(modprobe) first (in check mode, the load and the key's
+        new value are predicted and nothing is loaded).
     type: dict
     default: {}
   file:
@@ -77,6 +79,13 @@ changed_keys:
   type: list
   elements: str
   sample: [net.ipv4.ip_forward]
+modules_loaded:
+  description: Kernel modules loaded (or that would be) because keys of O(values) come with them.
+  returned: always
+  type: list
+  elements: str
+  sample: [ip_vs]
+  version_added: 0.3.0
 '''
 
 import re
@@ -86,6 +95,25 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
 _KEY_RE = re.compile(r'^[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+$')
+
+
+def load_modules(module, missing):
+    """Load the kernel modules that bring the missing keys (only predicted in
+    check mode, where the keys stay missing and their new values are shown)."""
+    modules = sorted(set(sh.key_module(key) for key in missing))
+    if not modules or module.check_mode:
+        return modules
+    modprobe = module.get_bin_path('modprobe', required=True)
+    for name in modules:
+        rc, _out, err = module.run_command([modprobe, name])
+        if rc != 0:
+            module.fail_json(msg='values: cannot load the kernel module %s for its keys: %s' % (name, err.strip()),
+                             field='values')
+    for key in missing:
+        if sh.read_value(key) is None:
+            module.fail_json(msg='values.%s: no such kernel setting (%s), also with %s loaded'
+                                 % (key, sh.key_to_path(key), sh.key_module(key)), field='values')
+    return modules
 
 
 def main():
@@ -106,17 +134,18 @@ def main():
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             module.fail_json(msg='values.%s: give a number or a string, got %r' % (key, value), field='values')
         value = ' '.join(str(value).split())
-        if sh.read_value(key) is None:
+        if sh.read_value(key) is None and not sh.key_module(key):
             module.fail_json(msg='values.%s: no such kernel setting (%s)' % (key, sh.key_to_path(key)),
                              field='values')
         values.append((key, value))
+    modules = load_modules(module, [key for key, _value in values if sh.read_value(key) is None])
 
     old_file = sh.read_file(params['file'])
     header = ['Managed by lvs.cluster.sysctls; local changes will be overwritten.']
     applied, before, changed_keys, new_file = sh.plan_owned(values, old_file, present, True, header)
     sh.apply_owned(module, params['file'], applied, changed_keys, old_file, new_file)
-    result = dict(changed=bool(changed_keys) or new_file != old_file, sysctls=dict(applied),
-                  changed_keys=changed_keys)
+    result = dict(changed=bool(changed_keys or modules) or new_file != old_file, sysctls=dict(applied),
+                  changed_keys=changed_keys, modules_loaded=modules)
     if module._diff:
         result['diff'] = sh.owned_diff(params['file'], applied, before, old_file, new_file)
     module.exit_json(**result)

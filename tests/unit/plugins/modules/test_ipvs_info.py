@@ -79,4 +79,6 @@ def test_reading_never_loads_ip_vs(kernel, monkeypatch, check_mode):
     host = FakeHost()
     result = run_module(ipvs_info, {}, host, check_mode=check_mode)
     assert host.calls == []
-    assert result == {'changed': False, 'ipvs_loaded': False}
+    # no table: no service (what the EXAMPLES and lvs.cluster.table loop over)
+    assert result == {'changed': False, 'ipvs_loaded': False, 'services': []}
+    assert run_module(ipvs_info, dict(gather=['timeouts']), host) == {'changed': False, 'ipvs_loaded': False}

@@ -56,3 +56,47 @@ def test_bad_values_are_refused_before_anything_changes(proc, values):
         run_module(sysctls, dict(file=str(conf), values=values), FakeHost())
     assert err.value.args[0]['field'] == 'values'
     assert not conf.exists() and live(proc, 'net.ipv4.ip_forward') == '0'
+
+
+def test_a_key_of_a_module_not_loaded_loads_it_and_check_mode_predicts_it(proc):
+    """A fresh director: ip_vs not loaded, so net.ipv4.vs.* is missing. Check
+    mode loads nothing and predicts the load and the values; the real run
+    loads ip_vs (which brings the keys) and sets them."""
+    vs = proc / 'proc' / 'net' / 'ipv4' / 'vs'
+    for path in vs.iterdir():
+        path.unlink()
+    vs.rmdir()
+    conf = proc / 'lvs.conf'
+    args = dict(file=str(conf), values={'net.ipv4.ip_forward': 1, 'net.ipv4.vs.conn_reuse_mode': 0})
+
+    class Modprobe(FakeHost):
+        def run_command(self, argv, data=None, binary_data=False, **kwargs):
+            if argv[-2:] == ['modprobe', 'ip_vs'] or argv[-1:] == ['ip_vs']:
+                self.calls.append(list(argv))
+                vs.mkdir()
+                (vs / 'conn_reuse_mode').write_text(u'1\n')
+                return 0, '', ''
+            return super(Modprobe, self).run_command(argv, data, binary_data, **kwargs)
+
+    host = Modprobe()
+    checked = run_module(sysctls, args, host, check_mode=True, diff=True)
+    assert host.calls == [] and not vs.exists() and not conf.exists()
+    assert checked['changed'] and checked['modules_loaded'] == ['ip_vs']
+    assert checked['changed_keys'] == ['net.ipv4.ip_forward', 'net.ipv4.vs.conn_reuse_mode']
+    assert 'net.ipv4.vs.conn_reuse_mode = 0\n' in checked['diff'][0]['after']
+    done = run_module(sysctls, args, host, diff=True)
+    assert [call[-1] for call in host.calls] == ['ip_vs']
+    assert done['modules_loaded'] == ['ip_vs'] and done['changed_keys'] == checked['changed_keys']
+    assert live(proc, 'net.ipv4.vs.conn_reuse_mode') == '0'
+    assert '# Found before: net.ipv4.vs.conn_reuse_mode = 1\n' in conf.read_text()
+    again = run_module(sysctls, args, host)
+    assert again['changed'] is False and again['modules_loaded'] == []
+
+
+def test_a_module_that_does_not_bring_the_key_is_a_clear_error(proc):
+    args = dict(file=str(proc / 'x.conf'), values={'net.ipv4.vs.no_such_key': 1})
+    with pytest.raises(AnsibleFail) as err:
+        run_module(sysctls, args, FakeHost())
+    assert err.value.args[0]['field'] == 'values'
+    assert 'no such kernel setting' in err.value.args[0]['msg'] and 'ip_vs loaded' in err.value.args[0]['msg']
+    assert not (proc / 'x.conf').exists() and live(proc, 'net.ipv4.ip_forward') == '0'
