@@ -24,6 +24,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import mirror
 import vm
 from image import recipe
 
@@ -106,11 +107,13 @@ def _run(argv: list[str], logfile: Path) -> None:
 
 def _node_rootfs(work: Path, suite: str) -> tuple[Path, float]:
     """One suite's scenario-host root filesystem, as a tar for `podman import`,
-    and the seconds it took."""
+    and the seconds it took; its package mirror in work/mirror/<suite>."""
     start = time.monotonic()
     tar = work / recipe.node_tar(suite)
-    _run(["mmdebstrap", *recipe.node_args(), suite, str(tar), *_apt_sources(suite, work)],
+    packages = work / "mirror" / suite
+    _run(["mmdebstrap", *recipe.node_args(suite, str(packages)), suite, str(tar), *_apt_sources(suite, work)],
          work / f"node-{suite}.log")
+    mirror.index(packages)
     return tar, time.monotonic() - start
 
 
@@ -196,6 +199,11 @@ def _build(out: Path, kernel_for) -> Path:
             root_dir = _wait(root, start, "VM root filesystem (packages, then the Python toolchain)")
         timings["rootfs_s"] = round(time.monotonic() - start, 1)
         vm.log(f"  VM root filesystem ready ({timings['rootfs_s']:.0f} s)")
+        # the package mirror goes into the VM image, beside podman's storage
+        target = root_dir / recipe.MIRROR_DIR.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(str(work / "mirror"), target)
+        timings["mirror_mb"] = round(sum(p.stat().st_size for p in target.rglob("*") if p.is_file()) / 2**20)
         staging = work / "out"
         staging.mkdir()
         _export_kernels(root_dir, staging)

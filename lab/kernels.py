@@ -1,9 +1,10 @@
 """The kernel a User-Mode Linux lab VM boots: the lab's own, or bookworm's.
 
   own       built here from Debian's kernel source with lab/kernel/lab.config
-            (every scenario feature built in, no modules); seccomp mode where
-            the host allows it, ptrace mode otherwise. Built once per machine,
-            cached in CACHE/kernel-<key>/ where key hashes lab/kernel/.
+            (IPVS, tunnels and netfilter as modules, as on Debian, the rest
+            built in); seccomp mode where the host allows it, ptrace mode
+            otherwise. Built once per machine, cached in CACHE/kernel-<key>/
+            where key hashes lab/kernel/.
   bookworm  Debian 12's UML 6.1 from the VM image: modules, ptrace mode only.
 
 LAB_KERNEL=auto (default) takes the own kernel and falls back to bookworm's
@@ -42,7 +43,7 @@ class Kernel:
     name: str                     # what runs, for the one line
     why: str                      # why this one
     boot_args: tuple[str, ...] = ()
-    modules: Path | None = None   # lib/modules/<release> for the guest (modules.builtin)
+    modules: Path | None = None   # lib/modules/<release> for the guest
 
 
 def key() -> str:
@@ -216,12 +217,16 @@ def _debian_config(deb: Path, work: Path, log: Path) -> str:
 def _configure(src: Path, debian_config: str, log: Path) -> None:
     config = src / ".config"
     config.write_text(recipe.starting_config(debian_config))
-    for _round in range(3):  # olddefconfig may default new options to =m: off again
+    keep = recipe.wanted_modules()
+    for _round in range(3):  # olddefconfig may default new options to =m: off again, unless selected
         _run(["make", "ARCH=um", "olddefconfig"], log, cwd=src, what="make olddefconfig")
         text = config.read_text()
-        if "=m\n" not in text:
+        trimmed = recipe.no_modules(text, keep)
+        if trimmed == text:
             break
-        config.write_text(recipe.no_modules(text))
+        config.write_text(trimmed)
+    else:
+        _run(["make", "ARCH=um", "olddefconfig"], log, cwd=src, what="make olddefconfig")
     wrong = recipe.problems(config.read_text())
     if wrong:
         raise Unavailable("lab/kernel/lab.config does not hold after `make olddefconfig`: " + "; ".join(wrong))
@@ -230,7 +235,7 @@ def _configure(src: Path, debian_config: str, log: Path) -> None:
 def _compile(src: Path, log: Path, start: float) -> None:
     jobs = str(os.cpu_count() or 1)
     with log.open("ab") as out, concurrent.futures.ThreadPoolExecutor(1) as pool:
-        make = pool.submit(subprocess.run, ["make", "ARCH=um", f"-j{jobs}", "linux"], cwd=src, stdout=out,
+        make = pool.submit(subprocess.run, ["make", "ARCH=um", f"-j{jobs}", "linux", "modules"], cwd=src, stdout=out,
                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, check=False)
         while True:
             try:
@@ -245,19 +250,17 @@ def _compile(src: Path, log: Path, start: float) -> None:
 
 
 def _modules_tree(src: Path, release: str, out: Path, log: Path) -> None:
-    """lib/modules/<release> holding only modules.builtin: modprobe of a
-    built-in module then succeeds and does nothing, as on any distribution
-    kernel that builds things in."""
-    tree = out / "modules" / release
-    tree.mkdir(parents=True)
-    for name in ("modules.builtin", "modules.builtin.modinfo"):
-        shutil.copy2(src / name, tree / name)
-    (tree / "modules.order").touch()
-    staging = out / "depmod"
-    (staging / "lib/modules").mkdir(parents=True)
-    (staging / "lib/modules" / release).symlink_to(tree)
-    _run(["depmod", "-b", str(staging), release], log, what="depmod")
-    shutil.rmtree(staging)
+    """lib/modules/<release>: the modules, stripped, with modules.builtin and
+    modules.dep (depmod), where modprobe in the VM and in its containers finds them."""
+    root = out / "modroot"
+    _run(["make", "ARCH=um", f"INSTALL_MOD_PATH={root}", "INSTALL_MOD_STRIP=1", "modules_install"], log, cwd=src,
+         what="make modules_install")
+    tree = root / "lib/modules" / release
+    for link in ("build", "source"):  # they point into the build folder, which goes
+        (tree / link).unlink(missing_ok=True)
+    (out / "modules").mkdir()
+    tree.rename(out / "modules" / release)
+    shutil.rmtree(root)
 
 
 def _build(out: Path) -> None:
@@ -272,7 +275,7 @@ def _build(out: Path) -> None:
     start = time.monotonic()
     timings = {}
     try:
-        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 8 minutes on 2 cores")
+        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 18 minutes on 2 cores")
         apt = _Apt(work / "apt", log)
         apt.update()
         source, base, notes = _resolve(apt)
@@ -295,13 +298,15 @@ def _build(out: Path) -> None:
         shutil.copy2(src / "linux", staging / "linux")
         shutil.copy2(src / ".config", staging / "config")
         _modules_tree(src, release, staging, log)
+        modules = sorted(p.name.removesuffix(".ko") for p in (staging / "modules" / release).rglob("*.ko"))
+        helpers = recipe.helper_modules((staging / "config").read_text())
         gcc = subprocess.run(["gcc", "-dumpfullversion"], capture_output=True, text=True, check=False).stdout.strip()
         timings["total_s"] = round(time.monotonic() - start, 1)
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
         (staging / "build.json").write_text(json.dumps({
             "key": out.name.removeprefix("kernel-"), "release": release,
             "source": source[0], "source_version": source[1], "base_config": base[0], "base_config_version": base[1],
-            "notes": notes, "gcc": gcc, **timings, "size_mb": round(size / 2**20),
+            "notes": notes, "gcc": gcc, "modules": modules, "helper_options": helpers, **timings, "size_mb": round(size / 2**20),
         }, indent=1) + "\n")
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)

@@ -18,6 +18,16 @@ DISK_SIZE = "8G"
 NODE_SUITES = ("bookworm", "trixie")
 
 
+# The lab's package mirror in the VM, one flat repository per node suite,
+# mounted read-only at the same path into every scenario host
+# (molecule/shared/create.yml), whose only apt source it is.
+MIRROR_DIR = "/srv/lab-apt"
+
+
+def mirror_dir(suite: str) -> str:
+    return f"{MIRROR_DIR}/{suite}"
+
+
 def node_image(suite: str) -> str:
     return f"localhost/lvs-lab/node:{suite}"
 
@@ -37,8 +47,9 @@ def packages(name: str) -> str:
     return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def node_args() -> list[str]:
-    """mmdebstrap options of the scenario hosts' root filesystem."""
+def node_args(suite: str, mirror_out: str) -> list[str]:
+    """mmdebstrap options of the scenario hosts' root filesystem. The packages
+    of the mirror are downloaded (not installed) into mirror_out."""
     return [
         "--variant=minbase", f"--include={packages('container-packages.txt')}",
         f"--customize-hook=sync-in {HERE / 'container-overlay'} /",
@@ -49,6 +60,13 @@ def node_args() -> list[str]:
         # (container-overlay: ssh.service.d).
         '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
         '--customize-hook=chroot "$1" systemctl enable ssh.service',
+        # the mirror: what these packages need beyond this root, as apt would install it
+        '--customize-hook=chroot "$1" apt-get install --download-only -y -q '
+        + " ".join(packages("mirror-packages.txt").split(",")),
+        f'--customize-hook=mkdir -p {mirror_out} && mv "$1"/var/cache/apt/archives/*.deb {mirror_out}/',
+        # the host's only apt source is the lab's mirror (no lists: a fresh host runs apt-get update)
+        '--customize-hook=rm -f "$1"/etc/apt/sources.list.d/* "$1"/etc/apt/sources.list',
+        f'--customize-hook=echo "deb [trusted=yes] file:{mirror_dir(suite)} ./" > "$1"/etc/apt/sources.list',
     ]
 
 

@@ -8,7 +8,8 @@ fallback) and is not part of the key.
 The source is Debian's own kernel source package; the starting configuration
 is Debian's, read from its user-mode-linux package of the same kernel line.
 Both come from unstable, the only suite with a UML kernel new enough for
-seccomp mode (7.x).
+seccomp mode (7.x). What the scenarios' hosts load (IPVS, tunnels,
+netfilter) is built as modules and installed with the kernel, as on Debian.
 """
 from __future__ import annotations
 
@@ -54,9 +55,16 @@ def options(config_text: str) -> dict[str, str]:
     return found
 
 
-def no_modules(config_text: str) -> str:
-    """Every module (=m) turned off: the kernel carries no module tree."""
-    return re.sub(r"^(CONFIG_[A-Za-z0-9_]+)=m$", r"# \1 is not set", config_text, flags=re.M)
+def no_modules(config_text: str, keep: frozenset[str] = frozenset()) -> str:
+    """Every module (=m) turned off but those in `keep`."""
+    return re.sub(r"^(CONFIG_[A-Za-z0-9_]+)=m$",
+                  lambda m: m.group(0) if m.group(1) in keep else f"# {m.group(1)} is not set",
+                  config_text, flags=re.M)
+
+
+def wanted_modules() -> frozenset[str]:
+    """The options lab.config asks for as modules."""
+    return frozenset(name for name, value in fragment().items() if value == "m")
 
 
 def starting_config(debian_config: str) -> str:
@@ -66,9 +74,14 @@ def starting_config(debian_config: str) -> str:
 
 
 def problems(final_config: str) -> list[str]:
-    """What the configuration tool dropped or left as a module."""
+    """What the configuration tool dropped or changed of lab.config."""
     final = options(final_config)
-    wrong = [f"{name}={value} (got {final.get(name, 'n')})" for name, value in fragment().items()
-             if final.get(name, "n") != value]
-    wrong += [f"{name}=m (a module; build it in or leave it out)" for name, value in final.items() if value == "m"]
-    return wrong
+    return [f"{name}={value} (got {final.get(name, 'n')})" for name, value in fragment().items()
+            if final.get(name, "n") != value]
+
+
+def helper_modules(final_config: str) -> list[str]:
+    """Modules lab.config did not ask for that the ones it asked for select
+    (nf_defrag_ipv4, ip_tunnel, ...): they stay."""
+    return sorted(name for name, value in options(final_config).items()
+                  if value == "m" and name not in wanted_modules())

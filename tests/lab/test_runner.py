@@ -59,17 +59,21 @@ def test_status_and_output_come_back():
 
 
 def test_the_default_kernel_is_the_own_build_in_seccomp_mode():
-    """What every scenario runs on: the lab's own kernel, everything built in.
-    Set LAB_KERNEL=bookworm on a machine where it cannot be built."""
+    """What every scenario runs on: the lab's own kernel, IPVS as modules that
+    a freshly booted VM has not loaded (as a fresh Debian host), which modprobe
+    loads from the installed tree. Set LAB_KERNEL=bookworm on a machine where
+    it cannot be built."""
     if os.environ.get("LAB_KERNEL") == "bookworm":
         pytest.fail("LAB_KERNEL=bookworm: the scenarios would run on the slow kernel")
-    result = lab_run("sh", "-c", "modprobe ip_vs_mh && "
-                     "test -e /lib/modules/$(uname -r)/modules.builtin && zcat /proc/config.gz")
+    result = lab_run("sh", "-c", "echo before: $(grep -c '^ip_vs' /proc/modules); test ! -e /sys/module/ip_vs_mh; "
+                     "modprobe ip_vs_mh && test -d /sys/module/ip_vs_mh && test -e /proc/net/ip_vs && "
+                     "echo after: $(grep -c '^ip_vs' /proc/modules) && zcat /proc/config.gz")
     assert result.returncode == 0, result.stdout + result.stderr
     kernel_line = re.search(r"^\[lab\] kernel: (.*)$", result.stderr, re.M)
     assert kernel_line, result.stderr
     assert "built here" in kernel_line.group(1) and "seccomp mode" in kernel_line.group(1), kernel_line.group(0)
-    assert "CONFIG_IP_VS=y" in result.stdout and "\nCONFIG_IP_VS_MH=y" in result.stdout
+    assert "before: 0\n" in result.stdout and "after: 2\n" in result.stdout, result.stdout[:300]
+    assert "CONFIG_IP_VS=m" in result.stdout and "\nCONFIG_IP_VS_MH=m" in result.stdout
 
 
 @pytest.mark.parametrize("kernel", ["own", "bookworm"])
@@ -97,17 +101,27 @@ def test_the_vm_has_ipvs_and_the_working_tree():
 
 
 def test_each_node_image_is_the_suite_it_is_named():
-    """One image per suite, each its own Debian release; sshd enabled, no host key baked in."""
+    """One image per suite, each its own Debian release; sshd enabled, no host
+    key baked in; bare as a fresh server (none of the packages the roles
+    install, no package lists); the lab's mirror its only apt source, and the
+    roles' packages installable from it offline."""
     script = "; ".join(
-        f"echo {suite} $(podman run --rm --systemd=false {recipe.node_image(suite)} sh -c "
+        f"echo {suite} $(podman run --rm --systemd=false -v {recipe.MIRROR_DIR}:{recipe.MIRROR_DIR}:ro "
+        f"{recipe.node_image(suite)} sh -c "
         "'cut -d. -f1 /etc/debian_version; ls /etc/ssh/ssh_host_* 2>/dev/null | wc -l; "
-        "test -L /etc/systemd/system/multi-user.target.wants/ssh.service && echo ssh-enabled')"
+        "test -L /etc/systemd/system/multi-user.target.wants/ssh.service && echo ssh-enabled; "
+        "for t in ipvsadm keepalived nft curl; do command -v $t >/dev/null && echo has-$t; done; "
+        "ls /var/lib/apt/lists | grep -c _Packages; cat /etc/apt/sources.list; ls /etc/apt/sources.list.d | wc -l; "
+        "apt-get update -qq && apt-get install -y -qq ipvsadm keepalived nftables python3-apt curl iputils-arping "
+        ">/dev/null 2>&1 && command -v ipvsadm keepalived nft curl arping >/dev/null && echo installs-offline')"
         for suite in recipe.NODE_SUITES)
     result = lab_run("sh", "-c", script)
     assert result.returncode == 0, result.stdout + result.stderr
     releases = {"bookworm": "12", "trixie": "13"}
     for suite in recipe.NODE_SUITES:
-        assert f"{suite} {releases[suite]} 0 ssh-enabled" in result.stdout, result.stdout
+        expected = (f"{suite} {releases[suite]} 0 ssh-enabled 0 deb [trusted=yes] file:{recipe.mirror_dir(suite)} ./ "
+                    "0 installs-offline")
+        assert expected in result.stdout, result.stdout
 
 
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGTERM, signal.SIGTERM, signal.SIGINT]],

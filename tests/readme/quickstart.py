@@ -6,8 +6,10 @@ controller: a clean clone named lvs-cluster, an empty home (its own SSH key,
 the hosts' keys known), and the lab hosts of molecule/quickstart reached over
 SSH. The step "edit the lines marked edit:" puts the lab's addresses into
 exactly the lines the README shows. Between the commands it checks what the
-README promises: --check changes nothing, a second run changes nothing, the
-table shows the VIP with both real servers.
+README promises: the hosts start bare (nothing of IPVS loaded, none of the
+packages the roles install), --check succeeds there and changes nothing, the
+real run changes exactly the tasks --check said it would, the table shows the
+VIP with both real servers, a second run changes nothing.
 
   python tests/readme/quickstart.py --key KEY --scenario molecule/quickstart
 """
@@ -29,6 +31,11 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import readme_blocks as rb  # noqa: E402  (a sibling file, not a package)
 
+# what a fresh host has not: the kernel modules and packages the roles bring
+BARE = {"director": ("ip_vs", ["ipvsadm", "keepalived", "nftables"]),
+        "rs1": ("ip_vs", ["ipvsadm"]), "rs2": ("ip_vs", ["ipvsadm"])}
+HEADER = re.compile(r"^(?:TASK|RUNNING HANDLER) \[(.*)\] \**$")
+CHANGED = re.compile(r"^changed: \[([^]]+)\](?: => \(item=(.*)\))?")
 RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -99,12 +106,42 @@ def edit(work: Path, block: rb.Block, lab: dict[str, str]) -> None:
 
 
 def assert_nothing_changed(lab: dict[str, str]) -> None:
-    table = podman("director", "ipvsadm -L -n")
-    assert lab["vip"] not in table, f"--check changed the director's table:\n{table}"
+    """No VIP on any host; assert_bare() then: no table (ip_vs not loaded), nothing installed."""
     for host in ("director", "rs1", "rs2"):
         addrs = podman(host, "ip -4 -o addr show")
         assert f" {lab['vip']}/" not in addrs, f"--check added the VIP on {host}:\n{addrs}"
-    print("--check changed nothing: no service on the director, no VIP on any host")
+    print("--check changed nothing: no VIP on any host")
+
+
+def assert_bare() -> None:
+    for host, (module, packages) in BARE.items():
+        loaded = podman(host, f"grep '^{module} ' /proc/modules || true")
+        assert not loaded, f"{host} is not a fresh host: {module} is loaded"
+        installed = podman(host, "dpkg-query --show --showformat '${Package} ${db:Status-Abbrev}\\n' "
+                                 + " ".join(packages) + " 2>/dev/null || true")
+        assert not re.search(r" ii", installed), f"{host} is not a fresh host: {installed}"
+    print("the hosts are bare: ip_vs not loaded; ipvsadm, keepalived, nftables not installed")
+
+
+def changes(out: str) -> set[tuple[str, str, str]]:
+    """(host, task, item) of every change a play reports, check mode or not."""
+    found, task = set(), None
+    for line in out.splitlines():
+        header = HEADER.match(line)
+        if header:
+            task = header.group(1)
+        changed = CHANGED.match(line)
+        if changed:
+            found.add((changed.group(1), task, changed.group(2) or ""))
+    return found
+
+
+def assert_predicted(predicted: set, done: set) -> None:
+    missed, wrong = sorted(done - predicted), sorted(predicted - done)
+    assert not missed and not wrong, (f"--check did not predict the real run: changed but not predicted {missed}; "
+                                      f"predicted but not changed {wrong}")
+    print(f"--check predicted the real run exactly: {len(done)} changes over "
+          f"{len({host for host, _t, _i in done})} hosts")
 
 
 def recap(out: str) -> dict[str, tuple[int, int, int]]:
@@ -122,7 +159,8 @@ def main() -> int:
         work = Path(tmp)
         subprocess.run(["git", "clone", "--quiet", str(rb.ROOT), str(work / "lvs-cluster")], check=True)
         user = User(work, args.key, [lab[h] for h in ("director", "rs1", "rs2")])
-        copied, site_runs, table = None, [], None
+        assert_bare()
+        copied, site_runs, table, predicted = None, [], None, None
         for block in blocks:
             if block.lang == "yaml":
                 if copied is None:
@@ -136,9 +174,13 @@ def main() -> int:
                     copied = (argv[2], argv[3])
                 elif "lvs.cluster.site" in argv and "--check" in argv:
                     assert_nothing_changed(lab)
+                    assert_bare()
+                    predicted = changes(out)
                 elif "lvs.cluster.site" in argv:
                     site_runs.append(command)
                     assert recap(out) and all(c > 0 for c, _u, _f in recap(out).values()), "the run changed nothing"
+                    if predicted is not None and len(site_runs) == 1:
+                        assert_predicted(predicted, changes(out))
                 elif "lvs.cluster.table" in argv:
                     table = out
         if copied is None or not site_runs or table is None:
