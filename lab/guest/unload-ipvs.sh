@@ -11,5 +11,5 @@ for _ in $(seq 40); do
     modprobe -r -a $mods 2>/dev/null
     sleep 0.5
 done
-echo "unload-ipvs: still loaded after 20 s: $(echo $mods)" >&2
+echo "unload-ipvs: still loaded after 20 s: $(printf '%s' "$mods" | tr '\n' ' ')" >&2
 exit 1

@@ -24,7 +24,7 @@ options:
     description:
       - Keys in dotted form (V(net.ipv4.ip_forward)) and their values. A per-interface key of an
         interface with a dot in its name takes a slash (V(net.ipv4.conf.eth0/100.rp_filter)).
-      - Every key must exist in C(/proc/sys), or come with a kernel module: a missing key under
+      - Every key must exist in C(/proc/sys), or come with a kernel module; a missing key under
         V(net.ipv4.vs.) loads C(ip_vs) with C(modprobe) first (in check mode, the load and the key's
         new value are predicted and nothing is loaded).
     type: dict
