@@ -27,7 +27,9 @@ LOAD = Path(__file__).resolve().parent / "lvs_load.py"
 SUITES = {"bookworm": {"debian": "12", "keepalived": "2.2."}, "trixie": {"debian": "13", "keepalived": "2.3."}}
 VERSIONS = ("cut -d. -f1 /etc/debian_version; . /etc/os-release; echo $VERSION_CODENAME; "
             "python3 -c 'import sys; print(sys.version.split()[0])'; systemctl --version | head -n1; "
-            "ipvsadm --version; keepalived --version 2>&1 | head -n1")
+            # the hosts start bare: a real server or a client has neither
+            "if command -v ipvsadm >/dev/null; then ipvsadm --version; else echo no ipvsadm; fi; "
+            "if command -v keepalived >/dev/null; then keepalived --version 2>&1 | head -n1; else echo no keepalived; fi")
 
 
 def assert_suites(scenario_dir, keepalived=()):
