@@ -49,7 +49,9 @@ def content_key(folder: Path) -> str:
 
 
 def build_key() -> str:
-    return content_key(IMAGE_DIR)
+    """lab/image/ and the Molecule toolchain the VM's venv is installed from."""
+    extra = hashlib.sha256(recipe.REQUIREMENTS.read_bytes()).hexdigest()
+    return hashlib.sha256((content_key(IMAGE_DIR) + extra).encode()).hexdigest()[:16]
 
 
 def image_dir() -> Path:
@@ -105,14 +107,15 @@ def _run(argv: list[str], logfile: Path) -> None:
             result.returncode, " ".join(argv[:4]) + " ...", "\n".join(tail)))
 
 
-def _node_rootfs(work: Path, suite: str) -> tuple[Path, float]:
-    """One suite's scenario-host root filesystem, as a tar for `podman import`,
-    and the seconds it took; its package mirror in work/mirror/<suite>."""
+def _base_rootfs(work: Path, suite: str) -> tuple[Path, float]:
+    """One suite's minimal Debian root filesystem (the node image's base), as a
+    tar for `podman import`, and the seconds it took; the package mirror in
+    work/mirror/<suite>."""
     start = time.monotonic()
-    tar = work / recipe.node_tar(suite)
+    tar = work / recipe.base_tar(suite)
     packages = work / "mirror" / suite
-    _run(["mmdebstrap", *recipe.node_args(suite, str(packages)), suite, str(tar), *_apt_sources(suite, work)],
-         work / f"node-{suite}.log")
+    _run(["mmdebstrap", *recipe.base_args(str(packages)), suite, str(tar), *_apt_sources(suite, work)],
+         work / f"debian-{suite}.log")
     mirror.index(packages)
     return tar, time.monotonic() - start
 
@@ -135,7 +138,8 @@ def _export_kernels(root: Path, out: Path) -> None:
 
 
 def _import_node_images(out: Path, tars: list[Path], kernel_for) -> None:
-    """Boot the new VM once, writable, to import the node images into podman.
+    """Boot the new VM once, writable, to build the node images in podman from
+    the minimal Debian root filesystems, with lab/image/Containerfile.
     Under UML it boots the kernel the scenarios boot (kernel_for(out) picks it):
     Debian 12's UML 6.1 in ptrace mode dies at init on some hosts (init
     segfaults), and the scenarios never use it there."""
@@ -186,15 +190,15 @@ def _build(out: Path, kernel_for) -> Path:
     try:
         vm.log(f"building images {out.name} (logs in {work}); about 4 minutes cold")
         with concurrent.futures.ThreadPoolExecutor(1 + len(recipe.NODE_SUITES)) as pool:
-            nodes = {suite: pool.submit(_node_rootfs, work, suite) for suite in recipe.NODE_SUITES}
+            nodes = {suite: pool.submit(_base_rootfs, work, suite) for suite in recipe.NODE_SUITES}
             root = pool.submit(_vm_rootfs, work)
             tars = []
             for suite, node in nodes.items():
-                tar, seconds = _wait(node, start, f"node root filesystem ({suite})")
+                tar, seconds = _wait(node, start, f"Debian root filesystem and mirror ({suite})")
                 tars.append(tar)
                 timings[f"node_{suite}_s"] = round(seconds, 1)
                 timings[f"node_{suite}_tar_mb"] = round(tar.stat().st_size / 2**20)
-                vm.log(f"  node root filesystem {suite} ready: {seconds:.0f} s, "
+                vm.log(f"  Debian root filesystem and mirror {suite} ready: {seconds:.0f} s, "
                        f"{timings[f'node_{suite}_tar_mb']} MB ({time.monotonic() - start:.0f} s)")
             root_dir = _wait(root, start, "VM root filesystem (packages, then the Python toolchain)")
         timings["rootfs_s"] = round(time.monotonic() - start, 1)
@@ -211,7 +215,7 @@ def _build(out: Path, kernel_for) -> Path:
               str(staging / "vm.img"), recipe.DISK_SIZE], work / "mkfs.log")
         shutil.rmtree(root_dir)
         timings["disk_s"] = round(time.monotonic() - start, 1)
-        vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); importing the node images")
+        vm.log(f"  disk image ready ({timings['disk_s']:.0f} s); building the node images (Containerfile)")
         _import_node_images(staging, tars, kernel_for)
         timings["import_s"] = round(time.monotonic() - start - timings["disk_s"], 1)
         timings["total_s"] = round(time.monotonic() - start, 1)

@@ -4,6 +4,8 @@
 # the VIP and show which real server answered each, then the live IPVS table.
 set -eu
 cd "$(dirname "$0")/../.."
+# the lab's settings over the scenarios' base configuration (no prerun)
+molecule() { command molecule -c .config/molecule/config.yml -c lab/guest/molecule.yml "$@"; }
 scenario=${DEMO_SCENARIO:-nat}
 vip=${DEMO_VIP:-198.51.100.100}
 requests=${DEMO_REQUESTS:-12}

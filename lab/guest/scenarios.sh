@@ -6,6 +6,8 @@
 # break the cluster, verify again (must fail), destroy.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
+# the lab's settings over the scenarios' base configuration (no prerun)
+molecule() { command molecule -c .config/molecule/config.yml -c lab/guest/molecule.yml "$@"; }
 if [ $# -eq 0 ]; then
     for f in molecule/*/molecule.yml; do
         s=${f#molecule/}

@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+# The Molecule toolchain the VM's venv is made of: the file users install from
+# (part of the image key, lab/build.py).
+REQUIREMENTS = HERE.parent.parent / "molecule" / "requirements.txt"
 # The VM's own suite (podman, UML, the Molecule toolchain).
 SUITE = "bookworm"
 DISK_SIZE = "8G"
@@ -32,14 +35,28 @@ def node_image(suite: str) -> str:
     return f"localhost/lvs-lab/node:{suite}"
 
 
-def node_tar(suite: str) -> str:
-    return f"node-{suite}.tar"
+def base_image(suite: str) -> str:
+    """The minimal Debian image the node image is built from (what
+    docker.io/library/debian:<suite> is elsewhere)."""
+    return f"localhost/lvs-lab/debian:{suite}"
 
 
-# Imports the node root filesystems into the VM's podman storage during the build.
-IMPORT_SCRIPT = "set -e\n" + "".join(
-    "podman import --quiet --change CMD=/sbin/init --change STOPSIGNAL=SIGRTMIN+3 "
-    f"/lab/{node_tar(suite)} {node_image(suite)}\n" for suite in NODE_SUITES) + "podman image ls\n"
+def base_tar(suite: str) -> str:
+    return f"debian-{suite}.tar"
+
+
+# The build's one boot: the minimal Debian root filesystems imported, then the
+# node images built from them with the Containerfile, offline, from the mirror.
+# The build context is only what the Containerfile copies, laid out as in the
+# repository (whose root is its context elsewhere).
+IMPORT_SCRIPT = "set -e\nctx=$(mktemp -d)\nmkdir -p $ctx/lab/image\n" \
+    "cp -r /src/lab/image/container-packages.txt /src/lab/image/container-overlay $ctx/lab/image/\n" + "".join(
+        f"podman import --quiet /lab/{base_tar(suite)} {base_image(suite)}\n"
+        f"podman build --quiet --network=none --volume={mirror_dir(suite)}:{mirror_dir(suite)}:ro "
+        f"--build-arg=BASE={base_image(suite)} "
+        f"--build-arg='APT_SOURCES=deb [trusted=yes] file:{mirror_dir(suite)} ./' "
+        f"-f /src/lab/image/Containerfile -t {node_image(suite)} $ctx\n" for suite in NODE_SUITES) \
+    + "podman image ls\n"
 
 
 def packages(name: str) -> str:
@@ -47,26 +64,17 @@ def packages(name: str) -> str:
     return ",".join(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def node_args(suite: str, mirror_out: str) -> list[str]:
-    """mmdebstrap options of the scenario hosts' root filesystem. The packages
-    of the mirror are downloaded (not installed) into mirror_out."""
+def base_args(mirror_out: str) -> list[str]:
+    """mmdebstrap options of the minimal Debian root filesystem the node image
+    is built from; the packages of the node image and of the mirror, with all
+    they need beyond it, are downloaded (not installed) into mirror_out."""
+    wanted = packages("container-packages.txt").split(",") + packages("mirror-packages.txt").split(",")
     return [
-        "--variant=minbase", f"--include={packages('container-packages.txt')}",
-        f"--customize-hook=sync-in {HERE / 'container-overlay'} /",
-        # The HTTP server starts with systemd in every host; tests stop it where needed.
-        '--customize-hook=chroot "$1" systemctl enable lvs-lab-httpd.service',
-        # sshd, for who logs in as a user does (the key comes with the host, at
-        # create time): no host key baked in, each host makes its own at boot
-        # (container-overlay: ssh.service.d).
-        '--customize-hook=rm -f "$1"/etc/ssh/ssh_host_*',
-        '--customize-hook=chroot "$1" systemctl enable ssh.service',
-        # the mirror: what these packages need beyond this root, as apt would install it
-        '--customize-hook=chroot "$1" apt-get install --download-only -y -q '
-        + " ".join(packages("mirror-packages.txt").split(",")),
+        "--variant=minbase",
+        # with Recommends, as apt installs them on a host (a superset of what the
+        # Containerfile installs without them)
+        '--customize-hook=chroot "$1" apt-get install --download-only -y -q ' + " ".join(wanted),
         f'--customize-hook=mkdir -p {mirror_out} && mv "$1"/var/cache/apt/archives/*.deb {mirror_out}/',
-        # the host's only apt source is the lab's mirror (no lists: a fresh host runs apt-get update)
-        '--customize-hook=rm -f "$1"/etc/apt/sources.list.d/* "$1"/etc/apt/sources.list',
-        f'--customize-hook=echo "deb [trusted=yes] file:{mirror_dir(suite)} ./" > "$1"/etc/apt/sources.list',
     ]
 
 
@@ -78,7 +86,7 @@ def vm_args(ca_bundle: str | None) -> list[str]:
     hooks = [
         f"--customize-hook=sync-in {HERE / 'vm-overlay'} /",
         '--customize-hook=mkdir -p "$1/opt/lab"',
-        f"--customize-hook=copy-in {HERE / 'requirements-vm.txt'} /opt/lab",
+        f"--customize-hook=copy-in {REQUIREMENTS} /opt/lab",
         '--customize-hook=chroot "$1" python3 -m venv /opt/lab/venv',
     ]
     if ca_bundle:  # trust the host's CA bundle (e.g. an intercepting proxy) while building
@@ -86,7 +94,7 @@ def vm_args(ca_bundle: str | None) -> list[str]:
         pip_env += " PIP_CERT=/tmp/build-ca.crt"
     hooks += [
         f'--customize-hook=chroot "$1" {pip_env} /opt/lab/venv/bin/pip install -q '
-        "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements-vm.txt",
+        "--no-cache-dir --disable-pip-version-check -r /opt/lab/requirements.txt",
         '--customize-hook=rm -f "$1/tmp/build-ca.crt"',
         '--customize-hook=chroot "$1" update-initramfs -u -k all',
     ]
