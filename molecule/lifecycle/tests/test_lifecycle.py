@@ -243,8 +243,8 @@ def key(line):
 # loaded: down, at the kernel's defaults. It comes and stays with the module,
 # which the lab's hosts share (a real server that loads it gives the director
 # one too).
-MODULE_DEVICE = ["link tunl0 ipip down"] + [f"sysctl net.ipv4.conf.tunl0.{k} 0"
-                                           for k in ("arp_announce", "arp_ignore", "rp_filter")]
+MODULE_DEVICE = ["link tunl0 ipip down"] + [
+    f"sysctl net.ipv4.conf.tunl0.{k} 0" for k in ("arp_announce", "arp_ignore", "rp_filter")]
 
 
 def settled(lines):
