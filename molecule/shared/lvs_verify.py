@@ -73,12 +73,14 @@ def check_output(pid, command):
                           capture_output=True, text=True, check=True).stdout
 
 
-def requests(vip, count, port=80, client="client"):
-    """Answers (the real servers' host names) of `count` requests, in order (an IPv6 vip in brackets)."""
+def requests(vip, count, port=80, client="client", source=None):
+    """Answers (the real servers' host names) of `count` requests, in order (an IPv6 vip in brackets),
+    from the client's own address or from `source`, one of its addresses."""
     url = f"http://{vip}:{port}/"
+    bind = f"--interface {source} " if source else ""
     # -g: the brackets of an IPv6 address are not a curl URL range
     out = host(client).check_output(
-        f"for i in $(seq {count}); do curl -gsS -m 3 '{url}' || echo FAILED; done")
+        f"for i in $(seq {count}); do curl -gsS -m 3 {bind}'{url}' || echo FAILED; done")
     answers = out.split()
     counts = collections.Counter(answers)
     print(f"{count} requests to {url}: {dict(sorted(counts.items()))}")

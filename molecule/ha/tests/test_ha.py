@@ -19,6 +19,7 @@ from lvs_verify import (ansible_playbook, assert_ratio, assert_suites, host, lon
 VIP = "198.51.100.100"
 URL = f"http://{VIP}/"
 VIP6 = "2001:db8:51::100"
+FRESH_SOURCE = "198.51.100.70"  # a second address of the client's, on its segment
 URL6 = f"http://[{VIP6}]/"
 SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 # molecule.yml: delay_loop 1, connect_timeout 1, retry 1, delay_before_retry 1.
@@ -110,7 +111,16 @@ def test_reload_with_a_changed_weight_dropped_nothing():
     # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
     # a starved CPU) would mix two schedulers, so say who held the VIP
     holders = vip_holders()
-    counts = requests(VIP, 30)
+    # From an address no earlier connection came from: the director keeps the
+    # stream's closed connections (TIME_WAIT) for 120 s, the client its ports
+    # for 60 s, and a port the client reuses meanwhile goes to that
+    # connection's real server, not to the scheduler (16/14 and 15/15 were seen).
+    client = host("client")
+    client.check_output(f"ip addr add {FRESH_SOURCE}/24 dev eth0")
+    try:
+        counts = requests(VIP, 30, source=FRESH_SOURCE)
+    finally:
+        client.check_output(f"ip addr del {FRESH_SOURCE}/24 dev eth0")
     print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
     assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
 
@@ -207,7 +217,16 @@ def test_master_returns_and_takes_the_vip_back():
     # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
     # a starved CPU) would mix two schedulers, so say who held the VIP
     holders = vip_holders()
-    counts = requests(VIP, 30)
+    # From an address no earlier connection came from: the director keeps the
+    # stream's closed connections (TIME_WAIT) for 120 s, the client its ports
+    # for 60 s, and a port the client reuses meanwhile goes to that
+    # connection's real server, not to the scheduler (16/14 and 15/15 were seen).
+    client = host("client")
+    client.check_output(f"ip addr add {FRESH_SOURCE}/24 dev eth0")
+    try:
+        counts = requests(VIP, 30, source=FRESH_SOURCE)
+    finally:
+        client.check_output(f"ip addr del {FRESH_SOURCE}/24 dev eth0")
     print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
     assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
 
