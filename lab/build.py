@@ -188,7 +188,8 @@ def _build(out: Path, kernel_for) -> Path:
     timings: dict[str, float] = {}
     start = time.monotonic()
     try:
-        vm.log(f"building images {out.name} (logs in {work}); about 4 minutes cold")
+        vm.log(f"building images {out.name} (logs in {work}); about 5 minutes cold, "
+               "then the node images once the kernel is there")
         with concurrent.futures.ThreadPoolExecutor(1 + len(recipe.NODE_SUITES)) as pool:
             nodes = {suite: pool.submit(_base_rootfs, work, suite) for suite in recipe.NODE_SUITES}
             root = pool.submit(_vm_rootfs, work)

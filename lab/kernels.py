@@ -275,7 +275,7 @@ def _build(out: Path) -> None:
     start = time.monotonic()
     timings = {}
     try:
-        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 18 minutes on 2 cores")
+        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 9 minutes on 2 cores")
         apt = _Apt(work / "apt", log)
         apt.update()
         source, base, notes = _resolve(apt)
