@@ -306,7 +306,8 @@ def _build(out: Path) -> None:
         (staging / "build.json").write_text(json.dumps({
             "key": out.name.removeprefix("kernel-"), "release": release,
             "source": source[0], "source_version": source[1], "base_config": base[0], "base_config_version": base[1],
-            "notes": notes, "gcc": gcc, "modules": modules, "helper_options": helpers, **timings, "size_mb": round(size / 2**20),
+            "notes": notes, "gcc": gcc, "modules": modules, "helper_options": helpers, **timings,
+            "size_mb": round(size / 2**20),
         }, indent=1) + "\n")
         shutil.rmtree(out, ignore_errors=True)
         staging.rename(out)
