@@ -95,6 +95,25 @@ def test_connection_sync_follows_vrrp():
     assert "backup sync daemon" in host("director2").check_output("ipvsadm -L -n --daemon")
 
 
+def assert_wrr_two_to_one():
+    """30 new connections split 2:1 (rs1 at weight 2). wrr 2:1 is exact
+    through one director; two VIP holders (a VRRP split under a starved CPU)
+    would mix two schedulers, so say who held the VIP. Sent from an address no
+    earlier connection came from: the director keeps a stream's closed
+    connections (TIME_WAIT) for 120 s, the client its ports for 60 s, and a
+    port the client reuses meanwhile goes to that connection's real server,
+    not to the scheduler (16/14 and 15/15 were seen)."""
+    holders = vip_holders()
+    client = host("client")
+    client.check_output(f"ip addr add {FRESH_SOURCE}/24 dev eth0")
+    try:
+        counts = requests(VIP, 30, source=FRESH_SOURCE)
+    finally:
+        client.check_output(f"ip addr del {FRESH_SOURCE}/24 dev eth0")
+    print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
+    assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
+
+
 def test_reload_with_a_changed_weight_dropped_nothing():
     # reload.yml ran site.yml with rs1 at weight 2 under a 20 requests/s stream
     records = [json.loads(line) for line in
@@ -108,21 +127,7 @@ def test_reload_with_a_changed_weight_dropped_nothing():
         now = host(name).check_output("systemctl show --value --property=MainPID keepalived")
         assert before == now.strip(), f"{name}: keepalived restarted ({before} -> {now}), not reloaded"
         assert "-r 198.51.100.11:80 -g -w 2" in table(name)
-    # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
-    # a starved CPU) would mix two schedulers, so say who held the VIP
-    holders = vip_holders()
-    # From an address no earlier connection came from: the director keeps the
-    # stream's closed connections (TIME_WAIT) for 120 s, the client its ports
-    # for 60 s, and a port the client reuses meanwhile goes to that
-    # connection's real server, not to the scheduler (16/14 and 15/15 were seen).
-    client = host("client")
-    client.check_output(f"ip addr add {FRESH_SOURCE}/24 dev eth0")
-    try:
-        counts = requests(VIP, 30, source=FRESH_SOURCE)
-    finally:
-        client.check_output(f"ip addr del {FRESH_SOURCE}/24 dev eth0")
-    print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
-    assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
+    assert_wrr_two_to_one()
 
 
 def test_failed_real_server_is_masked_and_returns():
@@ -214,21 +219,7 @@ def test_master_returns_and_takes_the_vip_back():
     while vip_holders() != ["director1"]:
         assert time.monotonic() < deadline, f"VIP holders {vip_holders()}"
         time.sleep(0.5)
-    # wrr 2:1 is exact through one director; two VIP holders (a VRRP split under
-    # a starved CPU) would mix two schedulers, so say who held the VIP
-    holders = vip_holders()
-    # From an address no earlier connection came from: the director keeps the
-    # stream's closed connections (TIME_WAIT) for 120 s, the client its ports
-    # for 60 s, and a port the client reuses meanwhile goes to that
-    # connection's real server, not to the scheduler (16/14 and 15/15 were seen).
-    client = host("client")
-    client.check_output(f"ip addr add {FRESH_SOURCE}/24 dev eth0")
-    try:
-        counts = requests(VIP, 30, source=FRESH_SOURCE)
-    finally:
-        client.check_output(f"ip addr del {FRESH_SOURCE}/24 dev eth0")
-    print(f"VIP holders before and after the 30 requests: {holders}, {vip_holders()}")
-    assert_ratio(counts, {"rs1": 2, "rs2": 1}, tolerance=2)
+    assert_wrr_two_to_one()
 
 
 def test_a_restart_restores_what_keepalived_applied():
