@@ -16,7 +16,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import fcntl
-import gzip
 import json
 import os
 import shutil
@@ -176,10 +175,10 @@ class _Apt:
         return next(dest.glob(f"{package}_*.deb"))
 
 
-def _resolve(apt: _Apt) -> tuple[tuple[str, str], tuple[str, str], list[str]]:
-    """The pinned source and base configuration, or the newest the mirror has."""
+def _resolve(apt: _Apt) -> tuple[tuple[str, str], list[str]]:
+    """The pinned source, or the newest the mirror has."""
     notes = []
-    source, base = recipe.SOURCE, recipe.BASE_CONFIG
+    source = recipe.SOURCE
     if source[1] not in apt.versions(source[0]):
         lines = sorted((tuple(map(int, m.groups())), name) for name in apt.names("linux-source-")
                        if (m := recipe.SOURCE_PATTERN.match(name)))
@@ -188,13 +187,7 @@ def _resolve(apt: _Apt) -> tuple[tuple[str, str], tuple[str, str], list[str]]:
             raise Unavailable(f"{recipe.SUITE} has no {source[0]} {source[1]} and no linux-source-7.x or newer")
         source = (lines[-1], apt.versions(lines[-1])[0])
         notes.append(f"{recipe.SOURCE[0]} {recipe.SOURCE[1]} is gone from {recipe.SUITE}: using {source[0]} {source[1]}")
-    if base[1] not in apt.versions(base[0]):
-        have = apt.versions(base[0])
-        if not have:
-            raise Unavailable(f"{recipe.SUITE} has no {base[0]} (Debian's UML configuration)")
-        base = (base[0], have[0])
-        notes.append(f"{recipe.BASE_CONFIG[0]} {recipe.BASE_CONFIG[1]} is gone: its configuration from {base[1]}")
-    return source, base, notes
+    return source, notes
 
 
 def _unpack_source(deb: Path, work: Path, log: Path) -> Path:
@@ -206,17 +199,10 @@ def _unpack_source(deb: Path, work: Path, log: Path) -> Path:
     return next(p for p in work.iterdir() if p.is_dir() and p.name.startswith("linux-source-"))
 
 
-def _debian_config(deb: Path, work: Path, log: Path) -> str:
-    _run(["dpkg-deb", "-x", str(deb), str(work / "base")], log, what="dpkg-deb")
-    text = gzip.decompress((work / "base" / recipe.BASE_CONFIG_MEMBER.lstrip("./")).read_bytes()).decode()
-    shutil.rmtree(work / "base")
-    deb.unlink()
-    return text
-
-
-def _configure(src: Path, debian_config: str, log: Path) -> None:
+def _configure(src: Path, log: Path) -> None:
     config = src / ".config"
-    config.write_text(recipe.starting_config(debian_config))
+    _run(["make", "ARCH=um", "defconfig"], log, cwd=src, what="make defconfig")
+    config.write_text(recipe.starting_config(config.read_text()))
     keep = recipe.wanted_modules()
     for _round in range(3):  # olddefconfig may default new options to =m: off again, unless selected
         _run(["make", "ARCH=um", "olddefconfig"], log, cwd=src, what="make olddefconfig")
@@ -232,6 +218,11 @@ def _configure(src: Path, debian_config: str, log: Path) -> None:
         raise Unavailable("lab/kernel/lab.config does not hold after `make olddefconfig`: " + "; ".join(wrong))
 
 
+def _compiled(log: Path) -> int:
+    """C files compiled so far, as make's log shows them."""
+    return sum(1 for line in log.open(errors="replace") if line.startswith("  CC "))
+
+
 def _compile(src: Path, log: Path, start: float) -> None:
     jobs = str(os.cpu_count() or 1)
     with log.open("ab") as out, concurrent.futures.ThreadPoolExecutor(1) as pool:
@@ -242,8 +233,7 @@ def _compile(src: Path, log: Path, start: float) -> None:
                 result = make.result(timeout=30)
                 break
             except concurrent.futures.TimeoutError:
-                done = sum(1 for line in log.open(errors="replace") if line.startswith("  CC "))
-                vm.log(f"  ... kernel: {done} files compiled, {time.monotonic() - start:.0f} s")
+                vm.log(f"  ... kernel: {_compiled(log)} files compiled, {time.monotonic() - start:.0f} s")
     if result.returncode:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise Unavailable(f"make failed ({result.returncode}), log {log}:\n  " + "\n  ".join(tail))
@@ -278,15 +268,14 @@ def _build(out: Path) -> None:
         vm.log(f"building the lab's own kernel {out.name} (log {log}); about 9 minutes on 2 cores")
         apt = _Apt(work / "apt", log)
         apt.update()
-        source, base, notes = _resolve(apt)
+        source, notes = _resolve(apt)
         for note in notes:
             vm.log(f"  {note}")
         src = _unpack_source(apt.download(*source, work), work, log)
-        debian_config = _debian_config(apt.download(*base, work), work, log)
         timings["fetch_s"] = round(time.monotonic() - start, 1)
-        vm.log(f"  {source[0]} {source[1]} unpacked, configuration of {base[0]} {base[1]} ({timings['fetch_s']:.0f} s)")
+        vm.log(f"  {source[0]} {source[1]} unpacked ({timings['fetch_s']:.0f} s)")
         try:  # a failure from here on is not the network's: remember it
-            _configure(src, debian_config, log)
+            _configure(src, log)
             _compile(src, log, start)
         except Unavailable as exc:
             _failed_marker().write_text(str(exc).splitlines()[0])
@@ -305,7 +294,7 @@ def _build(out: Path) -> None:
         size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file())
         (staging / "build.json").write_text(json.dumps({
             "key": out.name.removeprefix("kernel-"), "release": release,
-            "source": source[0], "source_version": source[1], "base_config": base[0], "base_config_version": base[1],
+            "source": source[0], "source_version": source[1], "files_compiled": _compiled(log),
             "notes": notes, "gcc": gcc, "modules": modules, "helper_options": helpers, **timings,
             "size_mb": round(size / 2**20),
         }, indent=1) + "\n")

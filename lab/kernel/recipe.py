@@ -5,11 +5,13 @@ change the fragment, a pinned version or a step here and the next run
 rebuilds. lab/kernels.py only orchestrates (fetch, cache, lock, progress,
 fallback) and is not part of the key.
 
-The source is Debian's own kernel source package; the starting configuration
-is Debian's, read from its user-mode-linux package of the same kernel line.
-Both come from unstable, the only suite with a UML kernel new enough for
-seccomp mode (7.x). What the scenarios' hosts load (IPVS, tunnels,
-netfilter) is built as modules and installed with the kernel, as on Debian.
+The source is Debian's own kernel source package, from unstable, the only
+suite with a kernel new enough for UML's seccomp mode (7.x). The
+configuration is the kernel's smallest for UML (`make ARCH=um defconfig`)
+with lab.config on top: what the VM needs to run podman and systemd, and the
+networking the scenarios use. What the scenarios' hosts load (IPVS,
+tunnels, netfilter) is built as modules and installed with the kernel, as on
+Debian.
 """
 from __future__ import annotations
 
@@ -22,10 +24,8 @@ MIRROR = "http://deb.debian.org/debian"
 # (package, version) pinned; when the mirror no longer has the version, the
 # newest of the same kind is taken instead and said so (lab/kernels.py).
 SOURCE = ("linux-source-7.2", "7.2.13-1")
-BASE_CONFIG = ("user-mode-linux", "7.2um1")
 SOURCE_PATTERN = re.compile(r"^linux-source-(\d+)\.(\d+)$")
 MIN_SOURCE = (7, 0)  # seccomp mode came with 7.0
-BASE_CONFIG_MEMBER = "./usr/share/doc/user-mode-linux/config.gz"
 FRAGMENT = HERE / "lab.config"
 # UML runs as one host process per guest process; the seccomp check and the
 # fallback to ptrace are the kernel's own (arch/um/os-Linux/start_up.c).
@@ -67,10 +67,10 @@ def wanted_modules() -> frozenset[str]:
     return frozenset(name for name, value in fragment().items() if value == "m")
 
 
-def starting_config(debian_config: str) -> str:
-    """Debian's UML configuration, modules off, lab.config on top."""
+def starting_config(defconfig: str) -> str:
+    """UML's default configuration, modules off, lab.config on top."""
     lines = [f"{name}={value}" for name, value in fragment().items()]
-    return no_modules(debian_config) + "\n# lab.config\n" + "\n".join(lines) + "\n"
+    return no_modules(defconfig) + "\n# lab.config\n" + "\n".join(lines) + "\n"
 
 
 def problems(final_config: str) -> list[str]:
