@@ -6,8 +6,11 @@
 # modules, as on Debian) in the run folder. Nothing of IPVS is loaded here:
 # a scenario host starts as a fresh host does, and what loads ip_vs is the
 # collection (or the kernel, on demand). Podman's networks load netfilter.
+# Replaced at every boot: a tree an earlier build of the same release left in
+# the image (its build boots write to it) does not fit this kernel.
 kver=$(uname -r)
-if [ -d "/lab/modules/$kver" ] && [ ! -e "/lib/modules/$kver" ]; then
+if [ -d "/lab/modules/$kver" ]; then
+    rm -rf "/lib/modules/$kver"
     cp -r "/lab/modules/$kver" "/lib/modules/$kver"
 fi
 
