@@ -23,8 +23,8 @@ import vm
 # to its own CPU, a full `make test` on a 2-core machine): only used to split
 # the work evenly; unknown scenarios count as 300.
 USUAL_SECONDS = {
-    "smoke": 86, "nat": 214, "dr": 288, "tun": 257, "mixed": 199, "modules": 750, "ha": 576, "lifecycle": 1400,
-    "quickstart": 455,
+    "smoke": 85, "nat": 220, "dr": 272, "tun": 212, "mixed": 170, "modules": 602, "ha": 501, "lifecycle": 1204,
+    "quickstart": 283,
 }
 
 
