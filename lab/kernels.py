@@ -265,7 +265,7 @@ def _build(out: Path) -> None:
     start = time.monotonic()
     timings = {}
     try:
-        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 9 minutes on 2 cores")
+        vm.log(f"building the lab's own kernel {out.name} (log {log}); about 8 minutes on 2 cores")
         apt = _Apt(work / "apt", log)
         apt.update()
         source, notes = _resolve(apt)
