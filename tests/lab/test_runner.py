@@ -47,9 +47,14 @@ def nothing_left_behind():
     assert run_dirs() - before == set(), "a run folder was left behind"
 
 
+# The tests read the job's own lines: without the timestamps LAB_TIMESTAMPS=1
+# would put before each.
+JOB_ENV = {name: value for name, value in os.environ.items() if name != "LAB_TIMESTAMPS"}
+
+
 def lab_run(*command, **kwargs):
     return subprocess.run([*LAB, "run", "--", *command], capture_output=True, text=True,
-                          timeout=300, check=False, **kwargs)
+                          timeout=300, check=False, env=JOB_ENV, **kwargs)
 
 
 def test_status_and_output_come_back():
@@ -82,7 +87,7 @@ def test_real_ipvs_traffic(kernel):
     where it can run, and where it cannot (an AMX host) it is refused up front,
     with the reason, instead of a kernel panic."""
     result = subprocess.run([*LAB, "run", "--", "sh", "lab/guest/ipvs-traffic.sh", "6"], capture_output=True,
-                            text=True, timeout=300, check=False, env=dict(os.environ, LAB_KERNEL=kernel))
+                            text=True, timeout=300, check=False, env=dict(JOB_ENV, LAB_KERNEL=kernel))
     if kernel == "bookworm" and kernels.bookworm_refused():
         assert result.returncode != 0
         assert "cannot run on this host: its CPU has AMX" in result.stderr, result.stdout + result.stderr
