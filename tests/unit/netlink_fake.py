@@ -69,10 +69,22 @@ def _service_key(nested):
             'port': struct.unpack('!H', a[4])[0]}, a
 
 
-def _service_entry(cmd, a):
+def _raw_flags(svc):
+    """A service's IP_VS_SVC_F_* bits, as the kernel keeps them."""
+    flags = (1 if svc['timeout'] else 0) | (4 if svc['ops'] else 0)
+    for bit in svc['flags']:
+        flags |= 0x8 << (bit - 1)
+    return flags
+
+
+def _service_entry(cmd, a, found=0):
+    """found: the flags of the service the request names, where it exists. As
+    ip_vs_genl_parse_service(): only the bits in the request's mask are taken
+    from it, the others stay as the service had them (none for a new one)."""
     if not all(k in a for k in (6, 7, 8, 9)):  # sched name, flags, timeout, netmask: a whole entry
         raise Invalid()
-    flags, _mask = struct.unpack('=II', a[7])
+    given, mask = struct.unpack('=II', a[7])
+    flags = (found & ~mask) | (given & mask)
     persistent = bool(flags & 1)
     cmd.update(sched=a[6].rstrip(b'\0').decode(), flags=frozenset(b for b in (1, 2, 3) if flags & (0x8 << (b - 1))),
                ops=bool(flags & 4), pe=a[11].rstrip(b'\0').decode() if 11 in a else None,
@@ -179,7 +191,9 @@ class FakeNetlinkSocket(object):
         request, sattrs = _service_key(attrs[1])
         request['command'] = COMMANDS[cmd]
         if cmd in (1, 2):
-            _service_entry(request, sattrs)
+            key = ('fwmark', 'af') if request['fwmark'] else ('fwmark', 'af', 'proto', 'addr', 'port')
+            found = [svc for svc in self.host.kernel.services if all(svc.get(k) == request[k] for k in key)]
+            _service_entry(request, sattrs, _raw_flags(found[0]) if found else 0)
         elif cmd in (5, 6, 7):
             if 2 not in attrs:
                 raise Invalid()
@@ -194,9 +208,7 @@ class FakeNetlinkSocket(object):
             else:
                 parts += [_attr(2, struct.pack('=H', PROTO_CODE[svc['proto']])), _attr(3, _raw(svc['addr'])),
                           _attr(4, struct.pack('!H', svc['port']))]
-            flags = (1 if svc['timeout'] else 0) | (4 if svc['ops'] else 0)
-            for bit in svc['flags']:
-                flags |= 0x8 << (bit - 1)
+            flags = _raw_flags(svc)
             netmask = svc['netmask'] if svc['netmask'] is not None else (
                 0xffffffff if svc['af'] == fk.AF_INET else 128)
             parts += [_attr(6, svc['sched'].encode() + b'\0'), _attr(7, struct.pack('=II', flags, 0xffffffff)),
