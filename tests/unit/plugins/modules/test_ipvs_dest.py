@@ -123,6 +123,17 @@ def test_drain_timeout_deletes_anyway_and_warns(kernel, monkeypatch):
     assert warnings and '192.168.1.10:8080 (5 active' in warnings[0]
 
 
+def test_drain_stops_at_its_timeout_not_a_poll_later(kernel, monkeypatch):
+    # a clock that moves 50 s per reading: the poll that finds 150 s waited is the last
+    host = full_host()
+    key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
+    host.conns = {key: (5, 0)}
+    clock = iter(range(0, 10000, 50))
+    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
+    result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)
+    assert result['drained']['timed_out'] is True and result['drained']['waited'] == 150
+
+
 def test_absent_without_drain_deletes_at_once(kernel):
     host = full_host()
     result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=0), host)
