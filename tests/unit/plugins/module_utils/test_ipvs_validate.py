@@ -199,6 +199,19 @@ def test_mixed_family_allowed_for_tun():
     v.validate_dest(SERVICE, stated.resolve(SERVICE), stated=stated)
 
 
+@pytest.mark.parametrize('given, canonical', [('2001:DB8:0::0:10', '2001:db8::10'), ('192.168.001.010', None),
+                                               ('2001:db8::c0a8:10a', '2001:db8::c0a8:10a')])
+def test_a_real_servers_address_is_canonical(given, canonical):
+    """Spelt any way, a real server is one key: the address as the kernel and
+    ipvsadm print it (IPv4 with leading zeros is refused, as ip(8) reads it octal)."""
+    if canonical is None:
+        with pytest.raises(v.ValidationError) as err:
+            v.build_dest(dest(address=given))
+        assert err.value.field == 'address'
+    else:
+        assert v.build_dest(dest(address=given)).address == canonical
+
+
 def test_tunnel_option_checked_against_current_forwarding():
     current = m.Dest(address='192.168.1.10', port=80, forwarding='nat', weight=1,
                      u_threshold=0, l_threshold=0)
