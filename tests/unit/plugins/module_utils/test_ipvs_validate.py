@@ -199,8 +199,11 @@ def test_mixed_family_allowed_for_tun():
     v.validate_dest(SERVICE, stated.resolve(SERVICE), stated=stated)
 
 
-@pytest.mark.parametrize('given, canonical', [('2001:DB8:0::0:10', '2001:db8::10'), ('192.168.001.010', None),
-                                               ('2001:db8::c0a8:10a', '2001:db8::c0a8:10a')])
+ADDRESS_SPELLINGS = [('2001:DB8:0::0:10', '2001:db8::10'), ('192.168.001.010', None),
+                     ('2001:db8::c0a8:10a', '2001:db8::c0a8:10a')]
+
+
+@pytest.mark.parametrize('given, canonical', ADDRESS_SPELLINGS)
 def test_a_real_servers_address_is_canonical(given, canonical):
     """Spelt any way, a real server is one key: the address as the kernel and
     ipvsadm print it (IPv4 with leading zeros is refused, as ip(8) reads it octal)."""
