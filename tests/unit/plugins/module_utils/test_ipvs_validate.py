@@ -62,6 +62,24 @@ def test_service_errors_name_field(kw, field):
     assert str(err.value).startswith(field + ': ')
 
 
+@pytest.mark.parametrize('kw', [
+    dict(port=65535),
+    dict(port=1),
+    dict(fwmark=2 ** 32 - 1, address=None, port=None),
+    dict(fwmark=1, address=None, port=None),
+    dict(persistence_timeout=86400 * 31),
+    dict(persistence_timeout=1),
+    dict(persistence_netmask='32'),
+    dict(persistence_netmask='1'),
+    dict(address='2001:db8::1', persistence_netmask='128'),
+    dict(address='2001:db8::1', persistence_netmask='1'),
+    dict(persistence_engine='x' * 15),
+])
+def test_service_edges_inside_are_taken(kw):
+    """The last value each range takes (the ones past it are refused above)."""
+    build(**kw)
+
+
 def test_service_build_ok():
     s = build(protocol='udp', address='[2001:DB8::1]', port=53, persistence_netmask='/64')
     assert s.key == '-u [2001:db8::1]:53'
@@ -192,6 +210,35 @@ def test_resolved_dest_errors(service, kw, field):
     with pytest.raises(v.ValidationError) as err:
         v.validate_dest(service, stated.resolve(service), 'rs.', stated=stated)
     assert err.value.field == 'rs.' + field
+
+
+# every number a real server declares, at both ends of its declared range and
+# one past each: a new number field gets these cases from its declaration
+DEST_EDGES = [(o.name, value, ok) for o in s.DEST_NUMBERS
+              for value, ok in ((o.number.minimum, True), (o.number.maximum, True),
+                                (o.number.minimum - 1, False), (o.number.maximum + 1, False))]
+
+
+@pytest.mark.parametrize('name, value, ok', DEST_EDGES)
+def test_dest_numbers_at_their_declared_edges(name, value, ok):
+    # a lower threshold needs an upper one at least as high (tested above)
+    item = dest(**{name: value, 'u_threshold': value} if name == 'l_threshold' and ok else {name: value})
+    if ok:
+        assert getattr(v.build_dest(item), name) == value
+    else:
+        with pytest.raises(v.ValidationError) as err:
+            v.build_dest(item)
+        assert err.value.field == name
+
+
+@pytest.mark.parametrize('port, ok', [(65535, True), (0, True), (65536, False), (-1, False)])
+def test_dest_port_at_its_edges(port, ok):
+    if ok:
+        assert v.build_dest(dest(port=port)).port == port
+    else:
+        with pytest.raises(v.ValidationError) as err:
+            v.build_dest(dest(port=port))
+        assert err.value.field == 'port'
 
 
 def test_mixed_family_allowed_for_tun():
