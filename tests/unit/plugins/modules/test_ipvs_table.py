@@ -52,6 +52,26 @@ def test_create_two_services_in_one_batch(kernel):
     assert len(host.restores) == 1
 
 
+# What ipvsadm prints to stderr on every run where it was built for a newer
+# IPVS than the kernel's (ipvsadm.c), however the command went.
+VERSION_WARNING = ('Warning: IPVS version mismatch: \n  Kernel compiled with IPVS version 1.2.1\n'
+                   '  ipvsadm v1.31 requires minimum IPVS version 1.2.1\n\n')
+
+
+class WarningHost(FakeHost):
+    def ipvsadm(self, args, stdin=None):
+        rc, out, err = super().ipvsadm(args, stdin)
+        return rc, out, VERSION_WARNING + err
+
+
+def test_ipvsadms_version_warning_is_not_an_error(kernel):
+    host = WarningHost()
+    result = run_module(ipvs_table, dict(services=[WEB, DNS], backend='ipvsadm'), host)
+    assert result['changed'] is True and len(host.restores) == 1
+    assert host.table.dest('-t 198.51.100.100:80', '203.0.113.11:80') is not None
+    assert run_module(ipvs_table, dict(services=[WEB, DNS], backend='ipvsadm'), host)['changed'] is False
+
+
 def test_check_mode_predicts_the_real_run(kernel):
     args = dict(purge='all', services=[
         dict(address='10.0.0.1', port=80, scheduler='lc', forwarding='nat', real_servers=[
