@@ -108,29 +108,32 @@ def test_drained_inactive_flag_waits_for_inactive(kernel):
     assert host.ipvsadm_calls().count(POLL) == 2
 
 
+BUSY = ('-t 10.0.0.1:80', '192.168.1.10:8080')
+
+
+def busy_until_timeout(monkeypatch, seconds_per_reading):
+    """A real server that keeps 5 connections, on a clock that moves
+    `seconds_per_reading` each time it is read, removed with drain_timeout 150."""
+    host = full_host()
+    host.conns = {BUSY: (5, 0)}
+    clock = iter(range(0, 10000, seconds_per_reading))
+    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
+    return host, run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)
+
+
 def test_drain_timeout_deletes_anyway_and_warns(kernel, monkeypatch):
     # one drain behaviour (ipvs_table's): a drain that runs out deletes, naming what was cut
-    host = full_host()
-    key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
-    host.conns = {key: (5, 0)}
-    clock = iter(range(0, 10000, 100))
-    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
     warnings = []
     monkeypatch.setattr(basic.AnsibleModule, 'warn', lambda self, msg: warnings.append(msg))
-    result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)
+    host, result = busy_until_timeout(monkeypatch, 100)
     assert result['drained']['timed_out'] is True and result['drained']['active_conns'] == 5
-    assert host.table.dest(*key) is None
+    assert host.table.dest(*BUSY) is None
     assert warnings and '192.168.1.10:8080 (5 active' in warnings[0]
 
 
 def test_drain_stops_at_its_timeout_not_a_poll_later(kernel, monkeypatch):
-    # a clock that moves 50 s per reading: the poll that finds 150 s waited is the last
-    host = full_host()
-    key = ('-t 10.0.0.1:80', '192.168.1.10:8080')
-    host.conns = {key: (5, 0)}
-    clock = iter(range(0, 10000, 50))
-    monkeypatch.setattr(ipvs_apply.time, 'monotonic', lambda: next(clock))
-    result = run_module(ipvs_dest, dict(RS, state='absent', drain_timeout=150), host)
+    # 50 s per reading: the poll that finds 150 s waited is the last
+    _host, result = busy_until_timeout(monkeypatch, 50)
     assert result['drained']['timed_out'] is True and result['drained']['waited'] == 150
 
 
