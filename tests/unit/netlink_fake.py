@@ -191,9 +191,8 @@ class FakeNetlinkSocket(object):
         request, sattrs = _service_key(attrs[1])
         request['command'] = COMMANDS[cmd]
         if cmd in (1, 2):
-            key = ('fwmark', 'af') if request['fwmark'] else ('fwmark', 'af', 'proto', 'addr', 'port')
-            found = [svc for svc in self.host.kernel.services if all(svc.get(k) == request[k] for k in key)]
-            _service_entry(request, sattrs, _raw_flags(found[0]) if found else 0)
+            found = self.host.kernel.find(request)
+            _service_entry(request, sattrs, _raw_flags(found) if found else 0)
         elif cmd in (5, 6, 7):
             if 2 not in attrs:
                 raise Invalid()
