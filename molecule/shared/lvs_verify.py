@@ -186,6 +186,22 @@ def stop_load(out, timeout=30):
     return sorted(records, key=lambda r: r["start"])
 
 
+def load_so_far(out):
+    """The records a running load generator has written so far (see start_load)."""
+    part = Path(f"/proc/{pids(['client'])['client']}/root") / (out.lstrip("/") + ".part")
+    lines = part.read_text().splitlines() if part.exists() else []
+    # the line being written may be incomplete: only whole lines count
+    return [json.loads(line) for line in lines if line.endswith("}")]
+
+
+def wait_until(condition, timeout, what):
+    """Polls condition() every 0.2 s until it holds; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
+        time.sleep(0.2)
+
+
 def summary(records):
     """Sent, failed and who answered, for the verifiers' figures."""
     failed = [r for r in records if not r["ok"]]

@@ -6,7 +6,8 @@ For each version:
   exact ipvsadm commands and diff;
 - the real run, while the client streams 10 requests a second (a new connection
   each) to every VIP that stays through the change: not one may fail;
-- then each host's state equals exactly what the version implies, and again
+- then each host's state equals exactly what the version implies; the same
+  version run again changes nothing (idempotence); the state holds again
   after every host restarts; each VIP of the version is answered by the
   expected real servers, and the VIPs that left are not.
 
@@ -23,9 +24,11 @@ The tests run in file order.
 """
 import concurrent.futures
 import json
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -209,6 +212,7 @@ EXPECTED = [
 ]
 
 CREATED = {}  # each host as the scenario created it
+CREATED_FILE = Path(os.environ.get("MOLECULE_EPHEMERAL_DIRECTORY", tempfile.gettempdir())) / "lifecycle-created.json"
 PIDS = {}  # each container's PID 1, for nsenter
 LAST = {}  # each host's state after the last restart
 FIGURES = []
@@ -275,6 +279,7 @@ def test_what_the_scenario_created():
         subprocess.run(["podman", "cp", str(STATE), f"{name}:/usr/local/lib/lvs-lab/state.py"], check=True)
     CREATED.update(states())
     LAST.update(CREATED)
+    CREATED_FILE.write_text(json.dumps(CREATED))
     assert f"ipvs {FOREIGN}" in CREATED["director"]
     assert any(line.startswith("sysctl net.ipv4.conf.all.arp_ignore ") for line in CREATED["rs2"])
 
@@ -323,6 +328,14 @@ def converge(version):
     got = states()
     for h in HOSTS:
         compare(h, settled(got[h]), want[h], f"after version {version + 1} ({name})")
+    # idempotence: the same version again changes nothing, on any host
+    began = time.monotonic()
+    again = ansible_playbook(SITE, "-e", extra, as_json=True)
+    rerun = time.monotonic() - began
+    assert again.returncode == 0
+    changed_again = {h: s["changed"] for h, s in again.json["stats"].items() if s["changed"]}
+    assert not changed_again, f"version {version + 1} run again changed {changed_again} (tasks per host)"
+    print(f"version {version + 1} ({name}) run again: changed nothing on {len(again.json['stats'])} hosts")
     took = reboot(HOSTS)
     PIDS.update(pids(HOSTS))
     if "director" not in additions:
@@ -341,7 +354,7 @@ def converge(version):
         assert answers(vip, 80, 1) == ["FAILED"], f"{vip} answers, but left the model"
     FIGURES.append(f"version {version + 1} ({name}): changed {sorted(changed)}; "
                    f"{sum(len(w) for w in want.values())} state lines equal; check {checked:.0f} s, run {ran:.0f} s, "
-                   f"restart {took:.0f} s; " + "; ".join(f"{vip} {summary(r)}" for vip, r in streams.items()))
+                   f"run again {rerun:.0f} s (changed nothing), restart {took:.0f} s; " + "; ".join(f"{vip} {summary(r)}" for vip, r in streams.items()))
     print(FIGURES[-1])
 
 
@@ -396,6 +409,9 @@ def test_the_empty_model():
 
 
 def test_the_empty_model_left_the_hosts_as_created():
+    if not CREATED:  # the negative check runs this test alone, in a later session
+        CREATED.update(json.loads(CREATED_FILE.read_text()))
+        PIDS.update(pids(HOSTS))
     got = states()
     for h in HOSTS:
         want = settled(CREATED[h])
