@@ -28,7 +28,7 @@ run_one() {
     ok=0
     molecule test -s "$s" --destroy never || ok=1
     if [ $ok -eq 0 ]; then
-        note "$s: negative check: breaking the cluster, the verifier must now fail"
+        note "$s: negative check: breaking the cluster, the tests negative.yml names must now fail"
         if ! molecule side-effect -s "$s"; then
             note "$s: the negative side effect itself failed"; ok=1
         else
