@@ -327,11 +327,13 @@ def _skey(rec):
 
 
 def _unicast(addr):
-    """ip_vs_new_dest(): refuse what is not a unicast (or local) address."""
+    """ip_vs_new_dest(): refuse what is not a unicast (or local) address. As
+    the lab's kernel types them (fixtures/netlink_lab.json): 0.0.0.0 is no
+    unicast address but the rest of 0.0.0.0/8 and 240.0.0.0/4 are; an
+    IPv4-mapped IPv6 address is none."""
     if addr.version == 4:
-        return not (addr.is_multicast or addr == ipaddress.IPv4Address('255.255.255.255')
-                    or int(addr) >> 24 == 0)
-    return not (addr.is_multicast or addr.is_unspecified or addr.is_link_local)
+        return not (addr.is_multicast or addr == ipaddress.IPv4Address('255.255.255.255') or int(addr) == 0)
+    return not (addr.is_multicast or addr.is_unspecified or addr.is_link_local or addr.ipv4_mapped)
 
 
 def _i32(value):
