@@ -23,7 +23,7 @@ CORE_LINES := 2.17 2.18 2.19
 COMPAT := .venv-compat
 COMPAT_LINES := $(filter-out $(lastword $(CORE_LINES)),$(CORE_LINES))
 
-.PHONY: help test checks static generated lint sanity docs galaxy install-test units compat lab-selftest lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static generated lint sanity docs galaxy install-test units compat lab-selftest lab-captures captures lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -35,8 +35,8 @@ test: host-packages ## everything (what CI runs): the checks beside the lab's sc
 	@# the scenarios' lines (each tagged with its VM) until the last one ends.
 	$(MAKE) --no-print-directory -j2 checks lab-tests
 
-checks: ## the static checks, the unit tests (on every ansible-core line), then the lab's self-tests
-	$(MAKE) --no-print-directory -j1 static units compat lab-selftest
+checks: ## the static checks, the unit tests (on every ansible-core line), then the lab's self-tests and captures
+	$(MAKE) --no-print-directory -j1 static units compat lab-selftest lab-captures
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -129,6 +129,25 @@ $(COMPAT)/%/.installed: tests/requirements-compat.txt
 lab-selftest: host-packages $(VENV)/.installed ## the lab runner's contract (status, output, cleanup), real boots
 	$(LAB) build
 	$(BIN)/python -m pytest -q -p no:cacheprovider tests/lab
+
+# What the unit tests' fakes are checked against (tests/unit/fixtures/README.md):
+# ipvsadm's answers and the kernel's netlink answers, captured in one boot.
+CAPTURES := ipvsadm_lab.json netlink_lab.json
+capture = $(LAB) run -- sh -c 'python3 tests/lab/capture_ipvsadm.py $(1)/ipvsadm_lab.json && \
+  python3 tests/lab/capture_netlink.py $(1)/netlink_lab.json'
+
+lab-captures: host-packages ## capture ipvsadm's and the kernel's answers again in the lab; fail where the fixtures differ
+	rm -rf build/lab-captures && mkdir -p build/lab-captures
+	$(call capture,build/lab-captures)
+	@status=0; for f in $(CAPTURES); do \
+	  diff -U 10 --label "tests/unit/fixtures/$$f (committed)" --label "$$f (the lab's answers now)" \
+	    tests/unit/fixtures/$$f build/lab-captures/$$f || status=1; done; \
+	if [ $$status = 0 ]; then echo "lab-captures: the lab answers as the fixtures say"; else \
+	  echo "lab-captures: the lab's answers differ from the fixtures the fakes are tested against (above);" \
+	    "if the kernel or a capture script changed on purpose, 'make captures' rewrites them"; fi; exit $$status
+
+captures: host-packages ## rewrite the fixtures tests/unit/fixtures/{ipvsadm,netlink}_lab.json from the lab
+	$(call capture,tests/unit/fixtures)
 
 lab-image: host-packages ## build the lab images (cached by content)
 	$(LAB) build
