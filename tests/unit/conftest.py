@@ -13,6 +13,11 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_cli
 @pytest.fixture
 def kernel(tmp_path, monkeypatch):
     """Pretend ip_vs is loaded and the common scheduler modules too."""
+    return fake_kernel(tmp_path, monkeypatch)
+
+
+def fake_kernel(tmp_path, monkeypatch):
+    """The kernel fixture's work, for a fixture of a wider scope."""
     proc = tmp_path / 'ip_vs'
     proc.write_text(u'')
     sysmod = tmp_path / 'module'
