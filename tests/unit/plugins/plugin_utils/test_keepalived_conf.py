@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import keepalived_services
 from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived_conf import virtual_servers
+from ansible_collections.lvs.cluster.tests.unit.keepalived_text import blocks, checks, parse, settings
 
 HOSTVARS = {'rs1': {'lvs_address': '198.51.100.11'}}
 DEFAULTS = {'delay_loop': 3, 'retry': 1}
@@ -25,7 +26,8 @@ MODEL = [
          real_servers=[dict(address='2001:db8::11', health_check=dict(type='misc', script='/bin/true', timeout=3))]),
 ]
 
-# What the role's Jinja template rendered before this moved to Python (byte for byte).
+# What the role's Jinja template rendered before this moved to Python (byte for byte); its
+# meaning is checked on its own below, from the model and keepalived.conf(5).
 EXPECTED = '''
 # web
 virtual_server 198.51.100.100 80 {
@@ -102,6 +104,58 @@ virtual_server 2001:db8::100 53 {
 
 def test_virtual_servers_render_every_keyword_as_the_template_did():
     assert virtual_servers(keepalived_services(MODEL, HOSTVARS, DEFAULTS)) == EXPECTED
+
+
+# MODEL in keepalived.conf(5)'s words, worked out by hand: per virtual_server its keywords,
+# per real_server its keywords and health checkers.
+MEANING = {
+    ('198.51.100.100', '80'): (
+        # lvs_method DR: forwarding dr; protocol TCP: the model's default; persistence_granularity
+        # takes a netmask (the model's prefix length 24); the sorry server has the service's method
+        dict(lvs_sched='wrr', lvs_method='DR', protocol='TCP', persistence_timeout='600',
+             persistence_granularity='255.255.255.0', quorum='2', hysteresis='1', sorry_server='198.51.100.50 80',
+             sorry_server_lvs_method='DR'),
+        {('198.51.100.11', '80'): (  # host rs1's lvs_address, on the service's port
+            # the real server's thresholds are keepalived's uthreshold and lthreshold; the service's
+            # inhibit_on_failure holds for it (a bare keyword: true)
+            dict(lvs_method='DR', weight='3', uthreshold='100', lthreshold='10', inhibit_on_failure=''),
+            # the service's http check over director_health_check (retry 1, delay_loop 3), on the real server's port
+            {'HTTP_GET': dict(connect_port='80', retry='1', delay_loop='3',
+                              url=dict(path='/health', status_code='200 300-399', virtualhost='www.example.org'))}),
+         ('198.51.100.12', '80'): (  # weight 1 when none is stated; its own inhibit_on_failure false; type none
+            dict(lvs_method='DR', weight='1'), {})}),
+    # the absent service (port 443) has no block
+    ('fwmark', '7'): (
+        # mh-port is a bare keyword; a fwmark service names its family (ipv4 by default) and no protocol;
+        # persistent without a timeout: the model's 300, not keepalived's own 360
+        {'lvs_sched': 'mh', 'mh-port': '', 'lvs_method': 'TUN', 'ip_family': 'inet', 'persistence_timeout': '300',
+         'persistence_engine': 'sip'},
+        {('192.0.2.11',): (  # keepalived takes no port on a fwmark real server
+            dict(lvs_method='TUN type gue port 6080 csum', weight='1'),
+            # tcp: the default check of a TCP service; its port is the one the real server states
+            {'TCP_CHECK': dict(connect_port='80', retry='1', delay_loop='3')})}),
+    ('2001:db8::100', '53'): (
+        # wlc: the model's default scheduler (ipvsadm's), written out; ops: one_packet
+        dict(lvs_sched='wlc', lvs_method='NAT', protocol='UDP', ops=''),
+        {('2001:db8::11', '53'): (
+            dict(lvs_method='NAT', weight='1'),
+            {'MISC_CHECK': dict(retry='1', delay_loop='3', misc_path='/bin/true', misc_timeout='3')})}),
+}
+
+
+def test_the_rendered_text_means_the_model():
+    """The golden text's meaning, independently of the text: each block and keyword against MEANING."""
+    rendered = parse(virtual_servers(keepalived_services(MODEL, HOSTVARS, DEFAULTS)))
+    assert [word for word, _args, _block in rendered] == ['virtual_server'] * 3  # nothing else at the top
+    found = blocks(rendered, 'virtual_server')
+    assert list(found) == list(MEANING)  # the model's order
+    for key, (service, real_servers) in MEANING.items():
+        assert settings(found[key]) == service, key
+        got = blocks(found[key], 'real_server')
+        assert list(got) == list(real_servers), key
+        for rs_key, (keywords, checkers) in real_servers.items():
+            assert settings(got[rs_key]) == keywords, rs_key
+            assert checks(got[rs_key]) == checkers, rs_key
 
 
 def test_no_service_renders_nothing():
