@@ -545,7 +545,11 @@ def test_table_equality_and_subset(table):
     assert other == table
     other.add_dest('-f 1', other.dest('-f 1', '192.168.1.30:0').replace(weight=9))
     assert other != table
-    assert other.subset(['-t 10.0.0.1:80']) == table.subset(['-t 10.0.0.1:80'])
+    # the subset is that service with its real servers as the capture lists them, untouched by the edit elsewhere
+    subset = other.subset(['-t 10.0.0.1:80', '-t 9.9.9.9:1'])  # a key the table lacks is left out
+    assert subset.keys() == ['-t 10.0.0.1:80'] and subset.service('-t 10.0.0.1:80').scheduler == 'wrr'
+    assert [(d.key, d.weight) for d in subset.dests('-t 10.0.0.1:80').values()] == [
+        ('192.168.1.10:8080', 3), ('192.168.1.11:8080', 1)]
 
 
 def test_record_helpers():

@@ -395,7 +395,13 @@ def test_rules_file_keeps_the_table_and_changes_only_when_it_differs(kernel, tmp
     assert checked['changed'] is True and rules.read_text() == '# the package\'s\n'  # check mode writes nothing
     host = FakeHost()
     result = run_module(ipvs_table, args, host)
-    assert rules.read_text() == ''.join(line + '\n' for line in result['rules'])
+    # the canonical order (address, then port: 53 before 80), thresholds only where not 0
+    assert rules.read_text() == ('-A -u 198.51.100.100:53 -s rr -o\n'
+                                 '-a -u 198.51.100.100:53 -r 198.51.100.21:53 -g -w 1\n'
+                                 '-A -t 198.51.100.100:80 -s wrr\n'
+                                 '-a -t 198.51.100.100:80 -r 203.0.113.11:80 -m -w 3\n'
+                                 '-a -t 198.51.100.100:80 -r 203.0.113.12:8080 -m -w 1\n')
+    assert result['rules'] == rules.read_text().splitlines()
     assert oct(rules.stat().st_mode & 0o777) == '0o600'
     assert result['keys'] == ['-t 198.51.100.100:80', '-u 198.51.100.100:53']
     again = run_module(ipvs_table, args, host)

@@ -12,8 +12,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import director
-from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
-from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_conf
+from ansible_collections.lvs.cluster.tests.unit.keepalived_text import blocks, checks, parse, settings
 
 HOSTVARS = {
     'rs1': {'lvs_address': '203.0.113.11'},
@@ -159,21 +158,49 @@ def test_a_host_without_an_address_of_the_family_is_refused_once_its_facts_are_k
                                        'ansible_default_ipv6': {}}})
 
 
+def tcp_checked(method, port, weight='1'):
+    """A keepalived real_server's keywords and checkers: the default check of a TCP service, every 2 s."""
+    return dict(lvs_method=method, weight=weight), {'TCP_CHECK': dict(connect_port=port, delay_loop='2')}
+
+
 def test_director_view_is_the_separate_filters_in_one_call():
-    model = MODEL + [dict(address='198.51.100.100', port=443, state='absent',
-                          real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
+    marked = dict(MODEL[2], ports=[80, 443])  # traffic the collection marks for fwmark 7
+    model = MODEL[:2] + [marked, dict(address='198.51.100.100', port=443, state='absent',
+                                      real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
     view = director.director_view(model, HOSTVARS)
-    assert json.loads(view['services_json']) == dm.director_services(model, HOSTVARS)
-    assert view['fwmark_rules'] == dm.fwmark_rules(model)
+    # ipvs_table's services: rs1 by its lvs_address, rs2 by its IP ansible_host, rs3 by its default IPv4
+    # fact; forwarding aliases and defaults resolved; the marking keys (vips, ports) are not ipvs_table's
+    assert json.loads(view['services_json']) == [
+        dict(name='web', address='198.51.100.100', port=80, scheduler='wrr', forwarding='nat', real_servers=[
+            dict(address='203.0.113.11', weight=3, forwarding='nat'),
+            dict(address='203.0.113.12', port=8080, forwarding='nat')]),
+        dict(name='web-dr', address='198.51.100.101', port=80, forwarding='dr', real_servers=[
+            dict(address='198.51.100.13', forwarding='dr'), dict(address='203.0.113.11', forwarding='tun')]),
+        dict(fwmark=7, forwarding='nat', real_servers=[dict(address='203.0.113.12', forwarding='dr')]),
+        dict(address='198.51.100.100', port=443, state='absent', forwarding='nat',
+             real_servers=[dict(address='203.0.113.99', forwarding='nat')])]
+    # the fwmark service's traffic: to its vips, on its ports, over tcp when no protocol is listed
+    assert [line.strip() for line in view['fwmark_rules'].splitlines() if 'meta mark set' in line] == [
+        'ip daddr 198.51.100.102 tcp dport { 80, 443 } meta mark set 7']
     assert view['empty'] is False
     # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
     assert view['nat_addresses'] == ['203.0.113.11', '203.0.113.12']
     assert view['vips'] == ['198.51.100.100', '198.51.100.101', '198.51.100.102']
     assert 'keepalived_conf' not in view
-    health = {'delay_loop': 2}
     plain = model[:2] + model[3:]  # keepalived checks a fwmark service's real servers on a stated port
-    expected = ka.keepalived_services(plain, HOSTVARS, health)
-    assert director.director_view(plain, HOSTVARS, health)['keepalived_conf'] == keepalived_conf.virtual_servers(expected)
+    conf = parse(director.director_view(plain, HOSTVARS, {'delay_loop': 2})['keepalived_conf'])
+    # keepalived.conf(5)'s blocks of the services that stay; web-dr's scheduler is the default
+    expected = {
+        ('198.51.100.100', '80'): (dict(lvs_sched='wrr', lvs_method='NAT', protocol='TCP'), {
+            ('203.0.113.11', '80'): tcp_checked('NAT', '80', weight='3'), ('203.0.113.12', '8080'): tcp_checked('NAT', '8080')}),
+        ('198.51.100.101', '80'): (dict(lvs_sched='wlc', lvs_method='DR', protocol='TCP'), {
+            ('198.51.100.13', '80'): tcp_checked('DR', '80'), ('203.0.113.11', '80'): tcp_checked('TUN', '80')})}
+    found = blocks(conf, 'virtual_server')
+    assert list(found) == list(expected)
+    for key, (service, real_servers) in expected.items():
+        assert settings(found[key]) == service
+        got = blocks(found[key], 'real_server')
+        assert dict((k, (settings(block), checks(block))) for k, block in got.items()) == real_servers
 
 
 @pytest.mark.parametrize('model', [None, [], [dict(address='198.51.100.100', port=80, state='absent')]])
