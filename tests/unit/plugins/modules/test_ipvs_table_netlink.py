@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import socket
+import struct
 from unittest import mock
 
 import pytest
@@ -16,6 +18,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink as nl
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
+from ansible_collections.lvs.cluster.tests.unit import ipvs_fake as fk
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, fixture_text, run_module
 from ansible_collections.lvs.cluster.tests.unit.netlink_fake import socket_factory
 from ansible_collections.lvs.cluster.tests.unit.plugins.modules.test_ipvs_table import (
@@ -138,3 +141,24 @@ def test_drain_over_netlink_reads_the_connections(kernel, monkeypatch):
     assert result['drained'][0]['active_conns'] == 4 and result['drained'][0]['inactive_conns'] == 1
     assert result['drained'][0]['timed_out'] is True and host.table.dest(*DRAINED) is None
     assert host.ipvsadm_calls() == []
+
+
+@pytest.mark.parametrize('code, method', [(1, 'dr'), (3, 'dr'), (0x100 | 3, 'dr'), (0x100 | 2, 'tun'), (0x100, 'nat')])
+def test_netlink_reads_the_method_as_ipvsadm_prints_it(code, method):
+    # a local real server (LOCALNODE, 1) is -g in ipvsadm -S; bits above the method are other connection flags
+    dest = ps.parse_rule('-a -t 192.0.2.1:80 -r 192.0.2.11:80 -g -w 1')[2]
+    attrs = nl.parse_attrs(b''.join(nl.dest_attrs(dest)))
+    attrs[nl.DEST_FWD_METHOD] = struct.pack('=I', code)
+    assert nl.dest_from(attrs, socket.AF_INET)[0].forwarding == method
+
+
+def test_netlink_words_each_refusal_as_ipvsadm_does(kernel):
+    host = FakeHost('-A -t 192.0.2.1:80 -s rr\n', netlink=True)
+    service = ps.parse_rule('-A -t 192.0.2.1:80 -s rr')[1]
+    missing = ps.parse_rule('-a -t 192.0.2.1:80 -r 192.0.2.11:80 -m -w 1')[2]
+    ops = [df.Op(kind='edit_dest', service=service, dest=missing), df.Op(kind='delete_dest', service=service, dest=missing),
+           df.Op(kind='add_service', service=service), df.Op(kind='edit_service', service=service.replace(port=81))]
+    with mock.patch('socket.socket', socket_factory(host)):
+        refused = nl.IPVSNetlink().apply(ops)
+    assert [str(exc).rsplit(': ', 1)[1] for _op, exc in refused] == [
+        fk.ENOENT_DEST, fk.ENOENT_DEST, fk.EEXIST_SERVICE, fk.ESRCH_SERVICE]
