@@ -57,6 +57,11 @@ def test_sysctl_keys():
     assert sh.render_conf(['hdr'], [('a.b', '1')]) == '# hdr\na.b = 1\n'
 
 
+def test_a_sysctl_d_file_s_comments_are_no_settings():
+    # systemd-sysctl and procps take both "#" and ";" as comment marks
+    assert sh.parse_conf('# a.b = 1\n; c.d = 2\n  ; e.f = 3\ng.h = 4\n') == {'g.h': '4'}
+
+
 def test_read_missing_value(monkeypatch, tmp_path):
     monkeypatch.setattr(sh, 'PROC_SYS', str(tmp_path))
     assert sh.read_value('net.ipv4.conf.none.rp_filter') is None

@@ -61,6 +61,16 @@ def test_render_sorts_dests_like_ipvsadm():
         '10.0.0.9:80', '10.0.0.12:80', '[2001:db8::1]:80']
 
 
+def test_render_lists_ipv4_before_ipv6_whatever_the_numbers():
+    # ::2 is a smaller number than any IPv4 address but comes after them, as ipvsadm lists it
+    table = m.Table()
+    service = svc(scheduler='rr').resolve()
+    table.add_service(service)
+    for address in ('::2', '10.0.0.12'):
+        table.add_dest(service.key, m.Dest(address=address, forwarding='tun').resolve(service))
+    assert [d.address for d in df.sorted_dests(table, service.key)] == ['10.0.0.12', '::2']
+
+
 def test_save_empty():
     assert len(ps.parse_save(fixture_text('ipvsadm_save_empty.txt'))) == 0
 
@@ -205,6 +215,14 @@ def test_list_stats_suffixes_without_exact():
     assert info['outbytes'] == 12345 * 10 ** 12
 
 
+def test_list_stats_k_is_a_thousand_as_print_largenum_divides():
+    listing = ps.parse_listing('Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n'
+                               '  -> RemoteAddress:Port\n'
+                               'TCP  10.0.0.1:80                      123K     999K        0        0        0\n')
+    info = listing['services']['-t 10.0.0.1:80']['info']
+    assert (info['conns'], info['inpkts']) == (123000, 999000)
+
+
 def test_list_rate():
     listing = ps.parse_listing(fixture_text('ipvsadm_list_rate_exact.txt'))
     assert listing['format'] == 'rate'
@@ -321,7 +339,8 @@ def test_hostport():
 
 @pytest.mark.parametrize('alias,expected', [
     ('masq', 'nat'), ('NAT', 'nat'), ('gate', 'dr'), ('route', 'dr'), ('droute', 'dr'),
-    ('gatewaying', 'dr'), ('ipip', 'tun'), ('tunnel', 'tun'), ('tun', 'tun'), (None, None)])
+    ('gatewaying', 'dr'), ('ipip', 'tun'), ('tunnel', 'tun'), ('tun', 'tun'), (None, None),
+    ('m', 'nat'), ('g', 'dr'), ('i', 'tun')])
 def test_forwarding_aliases(alias, expected):
     assert sx.normalise_forwarding(alias) == expected
 
@@ -445,6 +464,19 @@ def test_dr_forces_service_port():
     assert m.Dest(address='10.1.1.1', port=8080, forwarding='dr').resolve(service).port == 80
 
 
+def test_tun_forces_service_port_as_dr_does():
+    service = svc().resolve()
+    assert m.Dest(address='10.1.1.1', port=8080, forwarding='tun').resolve(service).port == 80
+
+
+def test_gre_without_a_checksum_option_is_nocsum_as_ipvsadm_prints_it():
+    service = svc().resolve()
+    gre = m.Dest(address='10.9.9.9', forwarding='tun', tun_type='gre').resolve(service)
+    assert gre.tun_flags == 'nocsum'
+    host = ps.parse_rule('-a -t 10.0.0.1:80 -r 10.9.9.9:80 -i -w 1 --tun-type gre --tun-nocsum')[2]
+    assert gre == host
+
+
 # ------------------------------------------------------------ diff
 
 def desired_for(*entries):
@@ -478,6 +510,14 @@ def test_diff_edits_in_place_never_delete_add(table):
     assert [op.line() for op in ops] == [
         '-E -t 10.0.0.1:80 -s rr',
         '-e -t 10.0.0.1:80 -r 192.168.1.11:8080 -m -w 7']
+
+
+def test_diff_edits_a_change_of_forwarding_alone():
+    service = svc(scheduler='rr').resolve()
+    nat = m.Dest(address='192.168.1.10', forwarding='nat').resolve(service)
+    current = desired_for((service, [nat]))
+    ops = df.diff(current, desired_for((service, [nat.replace(forwarding='dr')])))
+    assert [op.line() for op in ops] == ['-e -t 10.0.0.1:80 -r 192.168.1.10:80 -g -w 1']
 
 
 def test_diff_unmanaged_dests_untouched(table):

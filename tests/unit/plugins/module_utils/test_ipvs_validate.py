@@ -95,6 +95,7 @@ def test_key_only_for_dest_module():
     (dict(port=0), 'port'),                                    # port 0 needs persistence
     (dict(one_packet=True), 'one_packet'),                    # tcp
     (dict(scheduler='sh', scheduler_flags=['flag-3']), 'scheduler_flags'),
+    (dict(scheduler='mh', scheduler_flags=['flag-3']), 'scheduler_flags'),
 ])
 def test_resolved_service_errors(kw, field):
     s = build(**kw).resolve(None)
