@@ -57,6 +57,8 @@ def test_realserver_assignments_by_name_and_address():
     ([dict(address='1.2.3.4', port=80, real_servers=[dict(host='rs4')])], HOSTVARS, 'set lvs_address'),
     ([dict(address='1.2.3.4', port=80, real_servers=[dict(host='rs1', address='1.1.1.1')])], HOSTVARS,
      'lvs_virtual_services[0].real_servers[0]: give exactly one of host and address'),
+    ([dict(address='1.2.3.4', port=80, real_servers=[dict(weight=2)])], HOSTVARS,
+     'lvs_virtual_services[0].real_servers[0]: give exactly one of host and address'),
     ([dict(address='1.2.3.4', prot=80)], HOSTVARS, 'lvs_virtual_services[0]: unknown key(s) prot'),
     ([dict(address='1.2.3.4', real_servers=[dict(host='rs1', forwarding='bogus')])], HOSTVARS,
      'lvs_virtual_services[0].real_servers[0].forwarding: '),
@@ -67,9 +69,15 @@ def test_errors_name_the_item(model, hostvars, message):
     assert message in str(err.value)
 
 
-def test_dr_fwmark_without_vips_is_refused():
+@pytest.mark.parametrize('forwarding', ['dr', 'tun'])
+def test_dr_fwmark_without_vips_is_refused(forwarding):
     with pytest.raises(AnsibleFilterError):
-        dm.realserver_assignments([dict(fwmark=1, real_servers=[dict(host='rs1', forwarding='dr')])], 'rs1')
+        dm.realserver_assignments([dict(fwmark=1, real_servers=[dict(host='rs1', forwarding=forwarding)])], 'rs1')
+
+
+def test_a_service_marked_absent_assigns_its_real_servers_nothing():
+    model = [dict(MODEL[0], state='absent'), MODEL[1]]
+    assert [a['service'] for a in dm.realserver_assignments(model, 'rs1', ['203.0.113.11'])] == ['web-dr']
 
 
 FWMARK = dict(name='web', fwmark=7, vips=['198.51.100.100', '198.51.100.101'], ports=[443, 80], scheduler='sh',
@@ -105,6 +113,8 @@ def test_fwmark_rules_mark_the_listed_traffic_in_the_collection_s_own_table():
     (dict(vips=['2001:db8::1']), 'vips'),
     (dict(ports=None, match='tcp dport 80; flush ruleset'), 'match'),
     (dict(ports=None, match='tcp dport 80 accept'), 'match'),
+    (dict(ports=None, match='tcp dport 80\nip daddr 192.0.2.1'), 'match'),
+    (dict(ports=[65536]), 'ports'),
     (dict(ports=None, match='tcp dport { 80'), 'match'),
     (dict(protocols=['icmp']), 'protocols'),
 ])
@@ -115,6 +125,11 @@ def test_bad_marking_is_refused_naming_the_field(change, field):
         with pytest.raises(AnsibleFilterError) as err:
             check([svc]) if check is dm.fwmark_rules else check([svc], {})
         assert str(err.value).startswith('lvs_virtual_services[0].%s' % field), str(err.value)
+
+
+def test_fwmark_rules_take_the_ports_at_both_ends():
+    text = dm.fwmark_rules([dict(FWMARK, ports=[1, 65535])])
+    assert 'tcp dport { 1, 65535 } meta mark set 7' in text
 
 
 DUAL = {
