@@ -23,7 +23,7 @@ CORE_LINES := 2.17 2.18 2.19
 COMPAT := .venv-compat
 COMPAT_LINES := $(filter-out $(lastword $(CORE_LINES)),$(CORE_LINES))
 
-.PHONY: help test checks static generated lint sanity docs galaxy install-test units compat lab-selftest lab-captures captures lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
+.PHONY: help test checks static generated lint sanity docs galaxy install-test units mutants mutants-ci compat lab-selftest lab-captures captures lab-image lab-test lab-tests lab-bench demo bench diagrams host-packages lab-info clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -35,8 +35,8 @@ test: host-packages ## everything (what CI runs): the checks beside the lab's sc
 	@# the scenarios' lines (each tagged with its VM) until the last one ends.
 	$(MAKE) --no-print-directory -j2 checks lab-tests
 
-checks: ## the static checks, the unit tests (on every ansible-core line), then the lab's self-tests and captures
-	$(MAKE) --no-print-directory -j1 static units compat lab-selftest lab-captures
+checks: ## the static checks, the unit tests (on every ansible-core line) and their mutation sample, then the lab's self-tests and captures
+	$(MAKE) --no-print-directory -j1 static units mutants-ci compat lab-selftest lab-captures
 
 $(VENV)/.installed: requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -99,6 +99,13 @@ install-test: $(VENV)/.installed ## README.md's install commands, each from a cl
 units: $(VENV)/.installed ## unit tests
 	dir=$$(bash tests/utils/ansible-test-env.sh) && cd "$$dir" && \
 	  PYTHONPATH="$${dir%/ansible_collections/*}" $(BIN)/python -m pytest -q -p no:cacheprovider tests/unit
+
+mutants: $(VENV)/.installed ## mutation test: every mutant of hacking/mutants.py must fail a unit test (2 at a time)
+	$(BIN)/python hacking/mutate.py --jobs 2
+
+# one at a time: under make test, the lab's VMs have the other core
+mutants-ci: $(VENV)/.installed ## the mutants marked ci (what make checks runs)
+	$(BIN)/python hacking/mutate.py --ci --jobs 1
 
 compat: $(addprefix compat-,$(COMPAT_LINES)) ## unit tests and ansible-test sanity on the older ansible-core lines
 
