@@ -34,8 +34,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LIST = Path(__file__).resolve().parent / 'mutants.py'
 COLLECTION = Path('ansible_collections', 'lvs', 'cluster')
-# where mutants may go: the code the modules and the filters share
-ALLOWED = ('plugins/module_utils/', 'plugins/plugin_utils/')
+# where mutants may go: the code the modules and the filters share, and the
+# modules' own checks of their input
+ALLOWED = ('plugins/module_utils/', 'plugins/plugin_utils/', 'plugins/modules/')
 # a mutant whose tests take this many times as long as the unmutated ones hangs
 # (a drain that never ends, a read that waits for a reply never sent): killed
 SLOW = 5

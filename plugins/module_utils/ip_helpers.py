@@ -13,7 +13,7 @@ import os
 import re
 
 UNIT_HEADER = '# Managed by lvs.cluster.vip_address; local changes will be overwritten.'
-_IFNAME_RE = re.compile(r'^[A-Za-z0-9_.:-]{1,15}$')
+_IFNAME_RE = re.compile(r'[A-Za-z0-9_.:-]{1,15}')
 
 
 class IpError(ValueError):
@@ -22,7 +22,7 @@ class IpError(ValueError):
 
 def valid_ifname(name):
     """Linux interface names: 1..15 chars, no "/" or whitespace."""
-    return bool(_IFNAME_RE.match(name or '')) and name not in ('.', '..')
+    return bool(_IFNAME_RE.fullmatch(name or '')) and name not in ('.', '..')
 
 
 def parse_links(text):
@@ -113,7 +113,7 @@ def unit_name(address):
 
 def legacy_unit_re(address):
     """Names of 0.1 units, lvs-vip-<interface>-<address>-<prefix>.service, for one address."""
-    return re.compile(r'^lvs-vip-[A-Za-z0-9_.-]+-%s-\d{1,3}\.service$' % re.escape(_escaped(address)))
+    return re.compile(r'lvs-vip-[A-Za-z0-9_.-]+-%s-\d{1,3}\.service' % re.escape(_escaped(address)))
 
 
 _PLACE_RE = re.compile(r'^ExecStop=-\S+ addr del (\S+)/(\d+) dev (\S+)', re.M)

@@ -21,7 +21,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 MAX_FWMARK = 2 ** 32 - 1
-_PE_RE = re.compile(r'^[A-Za-z0-9_-]{1,15}$')  # IP_VS_PENAME_MAXLEN 16 with NUL
+_PE_RE = re.compile(r'[A-Za-z0-9_-]{1,15}')  # IP_VS_PENAME_MAXLEN 16 with NUL
 
 
 class FieldNames(dict):
@@ -129,7 +129,7 @@ def _service_options(svc, params, f):
                 raise ValidationError(f[name], 'requires %s to be true' % f['persistent'])
             persistent = True
     pe = get('persistence_engine')
-    if pe is not None and pe != '' and not _PE_RE.match(pe):
+    if pe is not None and pe != '' and not _PE_RE.fullmatch(pe):
         raise ValidationError(f['persistence_engine'],
                               'must be a persistence engine name such as "sip"')
     svc = svc.replace(scheduler=scheduler, sched_flags=bits, persistent=persistent,

@@ -94,7 +94,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
-_KEY_RE = re.compile(r'^[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+$')
+_KEY_RE = re.compile(r'[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+')
 
 
 def load_modules(module, missing):
@@ -129,7 +129,7 @@ def main():
     values = []
     for key in sorted(params['values']) if present else []:
         value = params['values'][key]
-        if not _KEY_RE.match(key) or '..' in key:
+        if not _KEY_RE.fullmatch(key) or '..' in key:
             module.fail_json(msg='values: %r is not a sysctl key' % key, field='values')
         if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
             module.fail_json(msg='values.%s: give a number or a string, got %r' % (key, value), field='values')

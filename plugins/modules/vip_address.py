@@ -280,7 +280,7 @@ def main():
     unit_path = os.path.join(params['unit_dir'], unit)
     old_unit = sh.read_file(unit_path)
     legacy = sorted(n for n in (os.listdir(params['unit_dir']) if os.path.isdir(params['unit_dir']) else [])
-                    if iph.legacy_unit_re(address).match(n))
+                    if iph.legacy_unit_re(address).fullmatch(n))
     unit_texts = [old_unit] + [sh.read_file(os.path.join(params['unit_dir'], n)) for n in legacy]
     places = [place for place in map(iph.unit_place, unit_texts) if place and place[0] == address]
 

@@ -28,9 +28,9 @@ CHECK_KEYS = frozenset(('type', 'port', 'path', 'status_code', 'digest', 'virtua
                         'timeout', 'retry') + TIMERS)
 SORRY_KEYS = frozenset(('host', 'address', 'port', 'forwarding'))
 METHODS = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
-_STATUS = re.compile(r'^[1-5][0-9]{2}(-[1-5][0-9]{2})?$')
-_DIGEST = re.compile(r'^[0-9a-fA-F]{32}$')
-_TOKEN = re.compile(r'^[^\s{}"#!]+$')
+_STATUS = re.compile(r'[1-5][0-9]{2}(-[1-5][0-9]{2})?')
+_DIGEST = re.compile(r'[0-9a-fA-F]{32}')
+_TOKEN = re.compile(r'[^\s{}"#!]+')
 
 
 def _fail(field, message):
@@ -65,7 +65,7 @@ def _bool(value, field):
 
 
 def _token(value, field, what):
-    if not isinstance(value, str) or not _TOKEN.match(value):
+    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
         _fail(field, 'must be %s without spaces, quotes, braces, # or !, got %r' % (what, value))
     return value
 
@@ -75,7 +75,7 @@ def _status_codes(value, field):
     if not codes:
         _fail(field, 'must list at least one status code')
     for code in codes:
-        if not _STATUS.match(str(code)):
+        if not _STATUS.fullmatch(str(code)):
             _fail(field, '%r is not a status code (200) or range (200-299)' % (code,))
     return ' '.join(str(code) for code in codes)
 
@@ -132,7 +132,7 @@ def health_check(layers, protocol, port, field):
         codes = _status_codes(merged.get('status_code', 200), where.get('status_code', field + '.status_code'))
         url = {'path': path, 'status_code': codes}
         if merged.get('digest'):
-            if not _DIGEST.match(str(merged['digest'])):
+            if not _DIGEST.fullmatch(str(merged['digest'])):
                 _fail(where['digest'], 'must be the 32 hex digits of an MD5 digest (genhash), got %r'
                       % (merged['digest'],))
             url['digest'] = str(merged['digest']).lower()

@@ -45,7 +45,7 @@ def test_a_vip_unit_waits_for_its_device_and_goes_with_it():
 
 @pytest.mark.parametrize('name,ok', [('lo', True), ('eth0.100', True), ('a' * 15, True),
                                      ('a' * 16, False), ('a b', False), ('a/b', False),
-                                     ('', False), ('..', False)])
+                                     ('', False), ('..', False), ('eth0\n', False)])
 def test_valid_ifname(name, ok):
     assert iph.valid_ifname(name) is ok
 

@@ -47,6 +47,7 @@ def build(**kw):
     (dict(address='2001:db8::1', persistence_netmask='255.255.255.0'), 'persistence_netmask'),
     (dict(persistence_engine='bad name'), 'persistence_engine'),
     (dict(persistence_engine='x' * 16), 'persistence_engine'),
+    (dict(persistence_engine='sip\n'), 'persistence_engine'),  # a second line in ipvsadm -R's batch
     (dict(persistence_timeout=True), 'persistence_timeout'),
 ])
 def test_service_errors_name_field(kw, field):

@@ -15,6 +15,7 @@ from ansible.module_utils import basic
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_model as md
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_netlink as nl
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_parse as ps
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
@@ -162,3 +163,12 @@ def test_netlink_words_each_refusal_as_ipvsadm_does(kernel):
         refused = nl.IPVSNetlink().apply(ops)
     assert [str(exc).rsplit(': ', 1)[1] for _op, exc in refused] == [
         fk.ENOENT_DEST, fk.ENOENT_DEST, fk.EEXIST_SERVICE, fk.ESRCH_SERVICE]
+
+
+# IP_VS_CONN_F_MASQ, _TUNNEL, _DROUTE of linux/ip_vs.h; 1 is _LOCALNODE, which
+# delivers to the director itself and reads back as ipvsadm's -g
+@pytest.mark.parametrize('forwarding, code', [('nat', 0), ('tun', 2), ('dr', 3)])
+def test_each_forwarding_method_is_sent_as_the_kernels_code(forwarding, code):
+    dest = md.Dest(address='192.0.2.10', port=80, forwarding=forwarding, weight=1, u_threshold=0, l_threshold=0)
+    attrs = nl.parse_attrs(b''.join(nl.dest_attrs(dest)))
+    assert struct.unpack('=I', attrs[nl.DEST_FWD_METHOD]) == (code,)

@@ -48,6 +48,13 @@ def test_set_record_restore(proc):
     assert run_module(sysctls, dict(args, state='absent'), FakeHost())['changed'] is False
 
 
+def test_a_key_with_a_newline_is_no_key(proc):
+    # a pattern's `$` matches before a final newline: only a full match refuses it
+    with pytest.raises(AnsibleFail) as err:
+        run_module(sysctls, dict(file=str(proc / 'x.conf'), values={'net.ipv4.ip_forward\n': 1}), FakeHost())
+    assert err.value.args[0]['msg'] == "values: 'net.ipv4.ip_forward\\n' is not a sysctl key"
+
+
 @pytest.mark.parametrize('values', [{'net.ipv4.nosuch': 1}, {'bad key': 1}, {'net.ipv4.ip_forward': True},
                                     {'net.ipv4.ip_forward': [1]}])
 def test_bad_values_are_refused_before_anything_changes(proc, values):

@@ -90,6 +90,10 @@ def test_fwmark_persistence_sorry_server_quorum_and_tunnels():
     ({}, dict(health_check=dict(type='http', path='/a b')), 'health_check.path: must be a URL path without spaces'),
     ({}, dict(health_check=dict(type='http', status_code=99)), "health_check.status_code: '99' is not a status code"),
     ({}, dict(health_check=dict(type='http', status_code='200x')), "health_check.status_code: '200x' is not a status"),
+    # a newline at the end: `$` of a pattern matches before it, a full match does not
+    ({}, dict(health_check=dict(type='http', status_code=['200\n'])), "health_check.status_code: '200\\n' is not a"),
+    ({}, dict(health_check=dict(type='http', digest='a' * 32 + '\n')), 'health_check.digest: must be the 32 hex'),
+    ({}, dict(health_check=dict(type='misc', script='/bin/true\n')), 'health_check.script: a misc check needs'),
     ({}, dict(health_check=dict(type='http', digest='xyz')), 'health_check.digest: must be the 32 hex digits'),
     ({}, dict(health_check=dict(type='http', digest='a' * 33)), 'health_check.digest: must be the 32 hex digits'),
     ({}, dict(health_check=dict(type='misc')), 'health_check.script: a misc check needs the script'),
