@@ -36,6 +36,12 @@ def _declared(path):
     return checks
 
 
+def _line(message, reason):
+    """The line of the message where the reason matched."""
+    at = re.search(reason, message).start()
+    return message[message.rfind("\n", 0, at) + 1:].split("\n", 1)[0].strip()[:300]
+
+
 def _matches(nodeid, test):
     return nodeid == test or nodeid.endswith("/" + test)
 
@@ -83,8 +89,7 @@ class NegativeCheck:
             if lines:
                 f.write("REFUSED\n" + "\n".join(lines) + "\n")
             else:
-                f.write("passed\n" + "".join(f"{c['test']} failed as declared: "
-                                             f"{self.failed[n].splitlines()[0][:300]}\n"
+                f.write("passed\n" + "".join(f"{c['test']} failed as declared: {_line(self.failed[n], c['reason'])}\n"
                                              for c in self.checks for n in self.selected
                                              if _matches(n, c["test"])))
 
