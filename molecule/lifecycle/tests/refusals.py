@@ -1,7 +1,7 @@
 """Bad input refused naming the field, before anything changes: the director
 role given bad role variables (one play each), and site.yml given bad models
 (one run each). The lifecycle verifier runs these on the cluster of its
-version 5 and compares every host's whole state before and after.
+version 4 and compares every host's whole state before and after.
 """
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""One cluster through six versions of the model, applied by site.yml, under load.
+"""One cluster through five versions of the model, applied by site.yml, under load.
 
 For each version:
 - `--check --diff` first: it changes nothing (every host's state, the loaded
@@ -15,9 +15,9 @@ The expected state is written out here, by hand, over what the scenario
 created (captured before the first version): nothing of the collection's code
 computes it. tests/state.py reads a host's state as sorted lines. Another
 tool's service on the director is never touched (director_purge=all, at the
-end, removes exactly it). Between versions 5 and 6, bad role variables and bad
+end, removes exactly it). Between versions 4 and 5, bad role variables and bad
 models are refused naming the field, and no host changes (tests/refusals.py).
-Version 6, the empty model, gives back each host as the scenario created it.
+Version 5, the empty model, gives back each host as the scenario created it.
 Each version changes several things at once (every run costs minutes in the
 lab): what one changes is listed in its name.
 The tests run in file order.
@@ -78,10 +78,9 @@ def on_eth0(*vips):
 VERSIONS = [
     ("NAT and DR services", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR])),
     ("a TUN service added, DR weights changed", dict(ON_DUMMY, lvs_virtual_services=[NAT, DR_WEIGHTS, TUN])),
-    ("the NAT service marked absent, the DR scheduler changed",
-     dict(ON_DUMMY, lvs_virtual_services=[dict(NAT, state="absent"), DR_WLC, TUN])),
-    ("the VIPs moved from lvs0/32 to eth0/24, connection thresholds, TUN persistence",
-     dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[DR_THRESHOLDS, TUN_THRESHOLDS])),
+    ("the NAT service marked absent, the DR scheduler changed, the VIPs moved from lvs0/32 to eth0/24, "
+     "connection thresholds, TUN persistence",
+     dict(on_eth0(DR_VIP, TUN_VIP), lvs_virtual_services=[dict(NAT, state="absent"), DR_THRESHOLDS, TUN_THRESHOLDS])),
     ("rs4 drained and out of every service, a fwmark service over two ports, sh-port",
      dict(on_eth0(DR_VIP, TUN_VIP, MARK_VIP), lvs_virtual_services=[DR_WITHOUT_RS4, TUN_THRESHOLDS, MARK])),
     ("the empty model", dict(lvs_virtual_services=[])),
@@ -178,7 +177,6 @@ DR_RULES = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "r
             rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
 DR_3 = ["-A -t 198.51.100.101:80 -s wrr", rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3),
         rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
-DR_WLC_RULES = ["-A -t 198.51.100.101:80 -s wlc"] + DR_3[1:]
 DR_X = ["-A -t 198.51.100.101:80 -s wlc",
         rs_rule("-t 198.51.100.101:80", "rs2", "-g", weight=3, thresholds=" -x 3000 -y 2000"),
         rs_rule("-t 198.51.100.101:80", "rs4", "-g")]
@@ -198,9 +196,6 @@ EXPECTED = [
     (dict(director=director(NAT_RULES + DR_3 + TUN_RULES, DUMMY + [("lvs0", TUN_VIP, 32)], nat=True),
           rs1=nat_server(), rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
      {(NAT_VIP, 80): {"rs1"}, (DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, []),
-    (dict(director=director(DR_WLC_RULES + TUN_RULES, [("lvs0", DR_VIP, 32), ("lvs0", TUN_VIP, 32)]),
-          rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
-     {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
     (dict(director=director(DR_X + TUN_X, ETH0),
           rs2=dr_server([DR_VIP]), rs3=tun_server([TUN_VIP]), rs4=dr_server([DR_VIP])),
      {(DR_VIP, 80): {"rs2", "rs4"}, (TUN_VIP, 80): {"rs3"}}, [NAT_VIP]),
