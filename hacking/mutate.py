@@ -92,13 +92,18 @@ def make_base(top):
     return base
 
 
-def test_files(base, entry):
-    """Every unit test file, those that name the mutated module first: -x then stops sooner."""
+def test_groups(base, entry):
+    """The unit test files in the runs to make: those that name the mutated
+    module, then the others, each run only while the mutant lives (a first
+    run over a few files collects and starts far faster than all of them)."""
     files = sorted(str(path.relative_to(base)) for path in (base / 'tests' / 'unit').rglob('test_*.py'))
     if entry is None:
-        return files
+        return [files]
+    if entry.get('tests'):
+        return [list(entry['tests'])]
     stem = Path(entry['file']).stem
-    return sorted(files, key=lambda name: stem not in (base / name).read_text())
+    naming = [name for name in files if stem in (base / name).read_text()]
+    return [group for group in (naming, [name for name in files if name not in naming]) if group]
 
 
 def run_tests(base, scratch, timeout, entry=None):
@@ -112,16 +117,20 @@ def run_tests(base, scratch, timeout, entry=None):
         target.unlink()
         target.write_text(text.replace(entry['original'], entry['mutant']))
     env = dict(os.environ, PYTHONPATH=str(scratch), PYTHONDONTWRITEBYTECODE='1')
-    argv = [sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider'] + list(
-        (entry or {}).get('tests') or test_files(base, entry))
     try:
-        done = subprocess.run(argv, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return False, 'timed out after %d s' % timeout
+        for group in test_groups(base, entry):
+            argv = [sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider'] + group
+            try:
+                done = subprocess.run(argv, cwd=copy, env=env, capture_output=True, text=True, timeout=timeout,
+                                      check=False)
+            except subprocess.TimeoutExpired:
+                return False, 'timed out after %d s' % timeout
+            failed = [line for line in done.stdout.splitlines() if line.startswith(('FAILED ', 'ERROR '))]
+            if done.returncode != 0:
+                return False, failed[0] if failed else (done.stdout.strip().splitlines() or [''])[-1]
+        return True, (done.stdout.strip().splitlines() or [''])[-1]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    failed = [line for line in done.stdout.splitlines() if line.startswith(('FAILED ', 'ERROR '))]
-    return done.returncode == 0, failed[0] if failed else (done.stdout.strip().splitlines() or [''])[-1]
 
 
 def verdict(entry, passed):
