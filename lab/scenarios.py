@@ -23,8 +23,8 @@ import vm
 # to its own CPU, a full `make test` on a 2-core machine): only used to split
 # the work evenly; unknown scenarios count as 300.
 USUAL_SECONDS = {
-    "smoke": 76, "nat": 252, "dr": 351, "tun": 265, "mixed": 229, "modules": 780, "ha": 665, "lifecycle": 1600,
-    "quickstart": 295,
+    "smoke": 76, "nat": 244, "dr": 246, "tun": 259, "mixed": 193, "modules": 744, "ha": 648, "lifecycle": 1605,
+    "quickstart": 389,
 }
 
 
