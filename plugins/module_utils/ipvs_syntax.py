@@ -69,6 +69,8 @@ def ip_parts(value):
     Cached: a large table names the same few thousand addresses hundreds of
     thousands of times (keys, families, sort order), and ipaddress parses slowly.
     """
+    if '%' in value:  # a zone id: no meaning to IPVS, and free text reaching files and units
+        raise ValueError('%r has a zone id' % (value,))
     ip = ipaddress.ip_address(value)
     return str(ip), ip.version, int(ip)
 
@@ -77,9 +79,10 @@ def canonical_ip(text):
     """Return (canonical address string, family) for an IP literal.
 
     Brackets around IPv6 literals are accepted. Hostnames are refused
-    because ipvsadm would resolve them and make the table nondeterministic.
+    because ipvsadm would resolve them and make the table nondeterministic;
+    so are zone ids (fe80::1%eth0) and surrounding whitespace.
     """
-    value = str(text).strip()
+    value = str(text)
     if value.startswith('[') and value.endswith(']'):
         value = value[1:-1]
     try:
@@ -87,6 +90,40 @@ def canonical_ip(text):
     except ValueError:
         raise ModelError('%r is not an IPv4 or IPv6 address' % (text,))
     return address, 'ipv%d' % version
+
+
+def _special(ip):
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return 'an IPv4-mapped IPv6 address (::ffff:a.b.c.d): write the IPv4 address %s' % ip.ipv4_mapped
+        if ip in _V4_COMPATIBLE and not ip.is_unspecified and not ip.is_loopback:
+            return 'an IPv4-compatible IPv6 address (deprecated, RFC 4291)'
+        if ip.is_link_local:
+            return 'a link-local IPv6 address (it needs a zone, and a VIP or real server has none)'
+    if ip.is_unspecified:
+        return 'the unspecified address'
+    if ip.is_multicast:
+        return 'a multicast address'
+    if ip.version == 4 and int(ip) == 0xffffffff:
+        return 'the broadcast address'
+    return None
+
+
+_V4_COMPATIBLE = ipaddress.ip_network('::/96')
+
+
+def usable_ip(text):
+    """canonical_ip() of an address a user gives for a VIP or a real server.
+
+    Refuses the special-purpose addresses that cannot be one: unspecified,
+    multicast, broadcast, IPv6 link-local, and IPv4 written as IPv6 (mapped or
+    compatible), which would turn an IPv4 service into an IPv6 one.
+    """
+    address, family = canonical_ip(text)
+    reason = _special(ipaddress.ip_address(address))
+    if reason:
+        raise ModelError('%s is %s' % (address, reason))
+    return address, family
 
 
 def family_of(address):

@@ -57,7 +57,7 @@ def _int_range(value, field, low, high):
 
 def _ip(value, field):
     try:
-        return sx.canonical_ip(value)
+        return sx.usable_ip(value)
     except sx.ModelError as exc:
         raise ValidationError(field, str(exc))
 
