@@ -29,12 +29,14 @@ class Option(object):
     """One option: its argument spec and its documentation."""
 
     __slots__ = ('name', 'type', 'doc', 'choices', 'aliases', 'default', 'required',
-                 'elements', 'options', 'exclusive', 'version_added', 'switch', 'number', 'items')
+                 'elements', 'options', 'exclusive', 'version_added', 'switch', 'number', 'items', 'pattern')
 
     def __init__(self, name, type, doc, choices=None, aliases=None, default=None, required=False,
                  elements=None, options=None, exclusive=None, version_added=None, switch=None, number=None,
-                 items=None):
+                 items=None, pattern=None):
         self.name = name
+        # the grammar of a str (or of each str element): a Pattern, checked with a full match
+        self.pattern = pattern
         # the keys of each item of a list of dicts, checked by ipvs_validate.typed_list (naming the
         # index) and documented by reference, not as suboptions repeated in every module
         self.items = list(items) if items is not None else None
@@ -84,6 +86,8 @@ class Option(object):
         for name in ('choices', 'default', 'aliases', 'version_added'):
             if getattr(self, name) is not None:
                 entry[name] = getattr(self, name)
+        if self.pattern is not None:
+            entry['description'].append('Allowed: %s.' % self.pattern.text)
         if self.items is not None:
             entry['description'].append('Keys of each item: %s.' % ', '.join('C(%s)' % o.name for o in self.items))
         if self.options is not None:
@@ -121,6 +125,27 @@ class Number(object):
         return dict(minimum=self.minimum, maximum=self.maximum, initial=self.initial)
 
 
+class Pattern(object):
+    """The grammar of a string value: a regular expression matched in full, and its words for the docs."""
+
+    def __init__(self, regex, text):
+        self.regex = re.compile(regex)
+        self.text = text
+
+    def fits(self, value):
+        return isinstance(value, str) and self.regex.fullmatch(value) is not None
+
+
+# An IP literal's characters (IPv6 in brackets too); ipvs_syntax.usable_ip then parses it.
+ADDRESS_PATTERN = Pattern(r'\[?[0-9A-Fa-f.:]{2,45}\]?', 'an IPv4 or IPv6 address, without zone id')
+# A label reaches messages, records and keepalived.conf comments: printable ASCII words only.
+NAME_PATTERN = Pattern(r'[A-Za-z0-9_][A-Za-z0-9 _.:/@+,()=-]{0,63}',
+                       'up to 64 letters, digits, spaces and C(_.:/@+,()=-), starting with a letter, digit or C(_)')
+# IP_VS_PENAME_MAXLEN 16 with its NUL; empty removes it
+PE_PATTERN = Pattern(r'[A-Za-z0-9_-]{0,15}', 'a persistence engine name of up to 15 letters, digits, C(_) and C(-)')
+NETMASK_PATTERN = Pattern(r'[0-9]{1,3}(\.[0-9]{1,3}){3}|[0-9]{1,3}', 'a dotted IPv4 netmask or a prefix length')
+
+
 def spec(options):
     return dict((o.name, o.spec()) for o in options)
 
@@ -146,7 +171,7 @@ PROTOCOL = Option('protocol', 'str', [
     'Mutually exclusive with O(fwmark).'], choices=sx.PROTOCOLS)
 ADDRESS = Option('address', 'str', [
     'Virtual IP address (IPv4 or IPv6, brackets around IPv6 allowed). Hostnames are refused.',
-    'Required unless O(fwmark) is set.'])
+    'Required unless O(fwmark) is set.'], pattern=ADDRESS_PATTERN)
 PORT = Option('port', 'int', [
     'Virtual port, 0 to 65535. Port V(0) is only accepted for persistent services (all ports of the '
     'address), as ipvsadm does.',
@@ -179,9 +204,9 @@ SERVICE_OPTIONS = [
            % (sx.MAX_PERSISTENCE_TIMEOUT, sx.DEFAULT_PERSISTENCE_TIMEOUT), switch='-p'),
     Option('persistence_netmask', 'str', 'Persistence granularity (C(ipvsadm -M)). For IPv4 a dotted '
            'netmask (V(255.255.255.0)) or a prefix length (V(24)); for IPv6 a prefix length from 1 to 128. '
-           'Default is a single client address.', switch='-M'),
+           'Default is a single client address.', switch='-M', pattern=NETMASK_PATTERN),
     Option('persistence_engine', 'str', 'Persistence engine (C(--pe)), for example V(sip). An empty '
-           'string removes it.', switch='--pe'),
+           'string removes it.', switch='--pe', pattern=PE_PATTERN),
     Option('one_packet', 'bool', 'One-packet scheduling (C(ipvsadm -o)); only for UDP or fwmark services.',
            switch='-o'),
 ]
@@ -198,7 +223,7 @@ TUN_FLAG_EXCLUSIVE = [('tun_nocsum', 'tun_csum', 'tun_remcsum')]
 
 DEST_OPTIONS = [
     Option('address', 'str', 'Real server IP address. It must have the service\'s family unless '
-           'O(forwarding=tun).', required=True, switch='-r'),
+           'O(forwarding=tun).', required=True, switch='-r', pattern=ADDRESS_PATTERN),
     Option('port', 'int', ['Real server port. Defaults to the service port (V(0) for fwmark services).',
                            'With V(dr) or V(tun) forwarding it must equal the service port.'], switch='-r'),
     FORWARDING,
@@ -255,7 +280,8 @@ DRAIN_OPTIONS = [
 
 # ---------------------------------------------------------------- a whole service
 
-NAME = Option('name', 'str', 'A label for the service, used in messages only (the kernel has no names).')
+NAME = Option('name', 'str', 'A label for the service, used in messages only (the kernel has no names).',
+              pattern=NAME_PATTERN)
 STATE = Option('state', 'str', 'V(absent) deletes the service with all its real servers.',
                choices=['present', 'absent'], default='present')
 SERVICE_FORWARDING = FORWARDING.replace(doc=[

@@ -21,7 +21,6 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 
 MAX_FWMARK = 2 ** 32 - 1
-_PE_RE = re.compile(r'[A-Za-z0-9_-]{1,15}')  # IP_VS_PENAME_MAXLEN 16 with NUL
 
 
 class FieldNames(dict):
@@ -129,7 +128,7 @@ def _service_options(svc, params, f):
                 raise ValidationError(f[name], 'requires %s to be true' % f['persistent'])
             persistent = True
     pe = get('persistence_engine')
-    if pe is not None and pe != '' and not _PE_RE.fullmatch(pe):
+    if pe is not None and not s.PE_PATTERN.fits(pe):
         raise ValidationError(f['persistence_engine'],
                               'must be a persistence engine name such as "sip"')
     svc = svc.replace(scheduler=scheduler, sched_flags=bits, persistent=persistent,
@@ -281,26 +280,67 @@ def check_drain(params):
 
 # ---------------------------------------------------------------- items of lists
 
-_CHECK_TYPE = {'str': validation.check_type_str, 'int': validation.check_type_int,
-               'bool': validation.check_type_bool, 'list': validation.check_type_list,
-               'dict': validation.check_type_dict, 'float': validation.check_type_float}
+_CHECK_TYPE = {'str': validation.check_type_str, 'bool': validation.check_type_bool,
+               'dict': validation.check_type_dict}
+# A number written as text (a template's result on older ansible-core) is taken
+# only in its one plain spelling: "80 ", "0x50", "8_0", "+80" and "80.0" are refused.
+_DECIMAL = re.compile(r'-?(0|[1-9][0-9]{0,18})')
+_FLOAT = re.compile(r'-?[0-9]{1,18}(\.[0-9]{1,9})?')
+
+
+def _strict(kind, value):
+    """The value in the option's type; no silent coercion of text into numbers or lists."""
+    if kind == 'int':
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and _DECIMAL.fullmatch(value):
+            return int(value)
+        raise TypeError('an integer')
+    if kind == 'float':
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and _FLOAT.fullmatch(value):
+            return float(value)
+        raise TypeError('a number')
+    if kind == 'list':
+        if isinstance(value, (list, tuple)):
+            return list(value)
+        raise TypeError('a list (text is not split into one)')
+    if kind == 'str' and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        raise TypeError('text')
+    if kind == 'dict' and not isinstance(value, dict):
+        raise TypeError('a dictionary')
+    return _CHECK_TYPE[kind](value)
 
 
 def typed(option, value, field):
-    """The value as AnsibleModule would take it (its own converters), or an error naming the field."""
+    """The value in the option's type, or an error naming the field.
+
+    Stricter than AnsibleModule's converters: text becomes a number only in its
+    plain spelling and never a list; strings are matched in full against the
+    option's declared grammar.
+    """
     if value is None:
         return None
     try:
-        value = _CHECK_TYPE[option.type](value)
+        value = _strict(option.type, value)
         if option.elements and option.items is None:  # items: typed_item checks each, naming its index
-            value = [_CHECK_TYPE[option.elements](item) for item in value]
+            value = [_strict(option.elements, item) for item in value]
     except (TypeError, ValueError) as exc:
-        raise ValidationError(field, 'must be of type %s%s, got %r (%s)' % (
-            option.type, ' of ' + option.elements if option.elements else '', value, exc))
+        raise ValidationError(field, 'must be %s%s, got %s' % (
+            exc, ' of ' + option.elements if option.elements else '', _shown(value)))
     for item in value if option.elements else [value]:
         if option.choices is not None and item not in option.choices:
-            raise ValidationError(field, '%r is not one of %s' % (item, ', '.join(map(str, option.choices))))
+            raise ValidationError(field, '%s is not one of %s' % (_shown(item), ', '.join(map(str, option.choices))))
+        if option.pattern is not None and not option.pattern.fits(item):
+            raise ValidationError(field, '%s is not %s' % (_shown(item), option.pattern.text.replace('C(', '(')))
     return value
+
+
+def _shown(value):
+    """A refused value as an error shows it: its repr, cut short (it may be huge or hostile)."""
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
 
 
 def typed_item(item, options, field, known=None):

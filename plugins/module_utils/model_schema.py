@@ -102,6 +102,8 @@ def _line(option, path):
         facts.append('one of ' + ', '.join('V(%s)' % c for c in option.choices))
     if option.default not in (None, []):
         facts.append('default V(%s)' % option.default)
+    if option.pattern is not None:
+        facts.append(option.pattern.text)
     if option.version_added:
         facts.append('added in %s' % option.version_added)
     return 'C(%s%s) (%s): %s' % (path, option.name, '; '.join(facts), ' '.join(option.doc).replace('O(', 'C('))

@@ -24,6 +24,7 @@ options:
   address:
     description:
       - Real server IP address. It must have the service's family unless O(forwarding=tun).
+      - "Allowed: an IPv4 or IPv6 address, without zone id."
     type: str
     required: true
   port:
@@ -76,6 +77,7 @@ options:
     description:
       - Virtual IP address of the existing virtual service.
       - Required unless O(fwmark) is set.
+      - "Allowed: an IPv4 or IPv6 address, without zone id."
     type: str
     aliases: [vip]
   virtual_port:

@@ -30,6 +30,7 @@ options:
     description:
       - Virtual IP address (IPv4 or IPv6, brackets around IPv6 allowed). Hostnames are refused.
       - Required unless O(fwmark) is set.
+      - "Allowed: an IPv4 or IPv6 address, without zone id."
     type: str
   port:
     description:
@@ -71,10 +72,12 @@ options:
     description:
       - Persistence granularity (C(ipvsadm -M)). For IPv4 a dotted netmask (V(255.255.255.0)) or a prefix
         length (V(24)); for IPv6 a prefix length from 1 to 128. Default is a single client address.
+      - "Allowed: a dotted IPv4 netmask or a prefix length."
     type: str
   persistence_engine:
     description:
       - Persistence engine (C(--pe)), for example V(sip). An empty string removes it.
+      - "Allowed: a persistence engine name of up to 15 letters, digits, C(_) and C(-)."
     type: str
   one_packet:
     description:

@@ -354,7 +354,7 @@ def test_a_rule_the_kernel_refuses_mid_batch_reports_what_the_others_changed(ker
 
 @pytest.mark.parametrize('services, field, text', [
     ([WEB, dict(DNS, real_servers=[dict(address='198.51.100.21', weight='heavy')])],
-     'services[1].real_servers[0].weight', 'must be of type int'),
+     'services[1].real_servers[0].weight', 'must be an integer'),
     ([dict(WEB, real_servers=[dict(address='203.0.113.11', weigth=2)])], 'services[0].real_servers[0]', 'weigth'),
     ([dict(WEB, sheduler='rr')], 'services[0]', 'unknown key(s) sheduler'),
     ([dict(WEB, scheduler='fastest')], 'services[0].scheduler', 'is not one of'),
