@@ -273,7 +273,7 @@ _value:
           version_added: 0.2.0
 '''
 
-from ansible_collections.lvs.cluster.plugins.plugin_utils.data_model import check_model
+from ansible_collections.lvs.cluster.plugins.plugin_utils.model_check import check_model
 
 
 class FilterModule(object):

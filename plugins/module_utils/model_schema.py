@@ -58,7 +58,9 @@ MARKING = _since('0.2.0', [
 MARKING_NAMES = frozenset(['vips'] + [o.name for o in MARKING])
 
 HOST = Option('host', 'str', 'An inventory host: its address is its C(lvs_address), else its C(ansible_host) '
-              'when that is an IP address, else its default IPv4 address. Give O(host) or O(address).')
+              'when that is an IP address, else its default IPv4 address. Give O(host) or O(address).',
+              pattern=s.Pattern(r'[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,254}',
+                                'an inventory host name (letters, digits and C(_.:@-), up to 255)'))
 REAL_SERVER = [HOST, s.find(s.DEST_OPTIONS, 'address').replace(
     required=False, doc='A literal real server address (instead of O(host)).')] + \
     [o.replace(doc='Forwarding method of this real server (default: its service\'s).') if o.name == 'forwarding'

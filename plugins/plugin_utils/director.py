@@ -12,6 +12,7 @@ import json
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_conf
+from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 
 
 def director_view(model, hostvars, health_check=None, field='lvs_virtual_services'):
@@ -28,7 +29,7 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
     worker pickles a fact back to the controller value by value (at 5,000 x 8,
     45,000 dicts against two strings).
     """
-    model = dm.check_model(dm.plain(model), hostvars, field)
+    model = mc.check_model(model, hostvars, field)
     table = dm.director_services(model, hostvars, field)
     staying = [(svc, item) for svc, item in zip(model, table) if svc.get('state') != 'absent']
     vips, seen = [], set()

@@ -20,6 +20,8 @@ import re
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
+from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 
 CHECKERS = {'http': 'HTTP_GET', 'https': 'SSL_GET', 'tcp': 'TCP_CHECK', 'misc': 'MISC_CHECK', 'none': None}
@@ -28,9 +30,13 @@ CHECK_KEYS = frozenset(('type', 'port', 'path', 'status_code', 'digest', 'virtua
                         'timeout', 'retry') + TIMERS)
 SORRY_KEYS = frozenset(('host', 'address', 'port', 'forwarding'))
 METHODS = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
+QUORUM_MAX = 65535 * 1000  # weights of a thousand real servers
 _STATUS = re.compile(r'[1-5][0-9]{2}(-[1-5][0-9]{2})?')
 _DIGEST = re.compile(r'[0-9a-fA-F]{32}')
-_TOKEN = re.compile(r'[^\s{}"#!]+')
+# one keepalived.conf word: printable ASCII without space, quote, brace, backslash or comment start (# !)
+_TOKEN = re.compile(r'[\x24-\x5b\x5d-\x7a\x7c\x7e]{1,1024}')
+# keepalived reads misc_path as one quoted string: printable ASCII, no quote or backslash
+_SCRIPT = re.compile(r'[ !#-\[\]-~]*[!#-\[\]-~][ !#-\[\]-~]*')
 
 
 def _fail(field, message):
@@ -111,11 +117,7 @@ def health_check(layers, protocol, port, field):
     if 'retry' in merged:
         check['retry'] = _int(merged['retry'], where['retry'], 0, 100)
     if kind == 'misc':
-        script = merged.get('script')
-        if not isinstance(script, str) or not script.strip() or '"' in script or '\n' in script:
-            _fail(where.get('script', field + '.script'),
-                  'a misc check needs the script to run (a command line without double quotes)')
-        check['misc_path'] = script
+        check['misc_path'] = _script(merged.get('script'), where.get('script', field + '.script'))
         if 'timeout' in merged:
             check['misc_timeout'] = _int(merged['timeout'], where['timeout'], 1, 3600)
         return check
@@ -178,16 +180,75 @@ def _sorry_server(value, svc, hostvars, field):
     if ('host' in value) == ('address' in value):
         _fail(field, 'give exactly one of host and address')
     address = (dm.host_address(hostvars, value['host'], field + '.host', _family(svc)) if 'host' in value
-               else str(value['address']))
-    try:
-        ipaddress.ip_address(address)
-    except ValueError:
-        _fail(field + '.address', '%r is not an IP address' % (address,))
-    out = {'address': address, 'method': METHODS[dm.forwarding_of(svc, value, field)]}
+               else value['address'])
+    out = {'address': _address(address, field + '.address'), 'method': METHODS[dm.forwarding_of(svc, value, field)]}
     port = value.get('port', svc.get('port'))
     if port:
         out['port'] = _int(port, field + '.port', 1, 65535)
     return out
+
+
+def _address(value, field):
+    try:
+        return sx.usable_ip(value if isinstance(value, str) else repr(value))[0]
+    except sx.ModelError as exc:
+        _fail(field, '%r is not an IP address of a server (%s)' % (value, exc))
+
+
+def _check_texts(layer, field):
+    """A health check's texts, whatever the type they would serve under (the role's defaults may change it)."""
+    if not isinstance(layer, dict):
+        return
+    for key in ('path', 'virtualhost'):
+        if key in layer:
+            _token(layer[key], '%s.%s' % (field, key), 'a URL path' if key == 'path' else 'a host name')
+    if 'script' in layer:
+        _script(layer['script'], field + '.script')
+
+
+def _script(value, field):
+    if not isinstance(value, str) or not _SCRIPT.fullmatch(value):
+        _fail(field, 'a misc check needs the script to run (a command line of printable characters without '
+              'double quotes, backslashes or control characters), got %r' % (value,))
+    return value
+
+
+def check_keys(svc, rss, sfield):
+    """The keepalived-only keys of one typed service, for the gate before any host changes.
+
+    Checked without the role's director_health_check (the role checks the
+    merge again) and without facts: a sorry server given by host is looked up
+    by the role. rss: [(typed real server, its field)].
+    """
+    for key, low in (('quorum', 1), ('hysteresis', 0)):
+        if svc.get(key) is not None:
+            _int(svc[key], '%s.%s' % (sfield, key), low, QUORUM_MAX)
+    sorry = svc.get('sorry_server')
+    if sorry is not None:
+        field = sfield + '.sorry_server'
+        if not isinstance(sorry, dict):
+            _fail(field, 'must be a dictionary with address (or host) and port, got %r' % (sorry,))
+        unknown = sorted(set(sorry) - SORRY_KEYS)
+        if unknown:
+            _fail(field, 'unknown key(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(SORRY_KEYS))))
+        if ('host' in sorry) == ('address' in sorry):
+            _fail(field, 'give exactly one of host and address')
+        if 'address' in sorry:
+            _address(sorry['address'], field + '.address')
+        elif not isinstance(sorry['host'], str) or not ms.HOST.pattern.fits(sorry['host']):
+            _fail(field + '.host', 'must be an inventory host name, got %r' % (sorry['host'],))
+        dm.forwarding_of(svc, sorry, field)
+        if sorry.get('port') is not None:
+            _int(sorry['port'], field + '.port', 1, 65535)
+    protocol = svc.get('protocol') or 'tcp'
+    for layer, lfield in [(svc.get('health_check'), sfield + '.health_check')] + \
+            [(rs.get('health_check'), rfield + '.health_check') for rs, rfield in rss]:
+        _check_texts(layer, lfield)
+    for rs, rfield in rss:
+        # a fwmark service's port may come from director_health_check: the role checks that one
+        port = rs.get('port', svc.get('port')) or 1
+        health_check([(sfield + '.health_check', svc.get('health_check')),
+                      (rfield + '.health_check', rs.get('health_check'))], protocol, port, rfield + '.health_check')
 
 
 def keepalived_services(model, hostvars, defaults=None, field='lvs_virtual_services'):
@@ -208,7 +269,7 @@ def keepalived_services(model, hostvars, defaults=None, field='lvs_virtual_servi
                                                          sfield + '.persistence_netmask')
         for key, low in (('quorum', 1), ('hysteresis', 0)):
             if svc.get(key) is not None:
-                vs[key] = _int(svc[key], '%s.%s' % (sfield, key), low, 65535 * 1000)
+                vs[key] = _int(svc[key], '%s.%s' % (sfield, key), low, QUORUM_MAX)
         if svc.get('sorry_server') is not None:
             vs['sorry_server'] = _sorry_server(svc['sorry_server'], svc, hostvars, sfield + '.sorry_server')
         inhibit = _bool(svc.get('inhibit_on_failure', False), sfield + '.inhibit_on_failure')

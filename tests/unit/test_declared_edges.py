@@ -28,6 +28,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as 
 from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest, ipvs_service, ipvs_table
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 from ansible_collections.lvs.cluster.tests.unit.conftest import fake_kernel
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, run_module
 
@@ -162,7 +163,7 @@ def submit(point, service, rs, top):
     """(error message or None, the field the failure names or None, the service and real server returned)."""
     if point == 'model':
         try:
-            dm.check_model([dict(service, real_servers=[rs])])
+            mc.check_model([dict(service, real_servers=[rs])])
         except AnsibleFilterError as exc:
             return str(exc), None, None, None
         return None, None, None, None

@@ -16,6 +16,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest, ipvs_service, ipvs_table
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import FakeHost, run_module
 
 SPELLINGS = ['2001:DB8::0:1', '2001:db8:0:0::1', '2001:0db8:0000:0000:0000:0000:0000:0001']
@@ -27,7 +28,7 @@ def test_the_model_check_sees_two_spellings_as_one_real_server():
     model = [dict(address=VIP, port=80, real_servers=[dict(address=SPELLINGS[0]), dict(address=SPELLINGS[1])])]
     with pytest.raises(AnsibleFilterError, match=r'^lvs_virtual_services\[0\]\.real_servers\[1\]: duplicates '
                                                  r'lvs_virtual_services\[0\]\.real_servers\[0\] \(\[2001:db8::1\]:80\)'):
-        dm.check_model(model)
+        mc.check_model(model)
 
 
 @pytest.mark.parametrize('given', SPELLINGS)

@@ -11,6 +11,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 from ansible_collections.lvs.cluster.plugins.plugin_utils import director
 from ansible_collections.lvs.cluster.tests.unit.keepalived_text import blocks, checks, parse, settings
 
@@ -121,7 +122,7 @@ def test_fwmark_rules_mark_the_listed_traffic_in_the_collection_s_own_table():
 def test_bad_marking_is_refused_naming_the_field(change, field):
     svc = dict(FWMARK, **change)
     svc = dict((k, val) for k, val in svc.items() if val is not None)
-    for check in (dm.check_model, dm.fwmark_rules):
+    for check in (mc.check_model, dm.fwmark_rules):
         with pytest.raises(AnsibleFilterError) as err:
             check([svc]) if check is dm.fwmark_rules else check([svc], {})
         assert str(err.value).startswith('lvs_virtual_services[0].%s' % field), str(err.value)
@@ -148,7 +149,7 @@ def test_a_host_resolves_to_its_address_of_the_service_s_family():
     out = dm.director_services(model, DUAL)
     assert [d['address'] for d in out[0]['real_servers']] == ['2001:db8:113::11', '2001:db8:51::12']
     assert [d['address'] for d in out[1]['real_servers']] == ['203.0.113.11', '198.51.100.12']
-    dm.check_model(model, DUAL)
+    mc.check_model(model, DUAL)
     with pytest.raises(AnsibleFilterError, match=r'real_servers\[0\]\.host: cannot tell the IPv6 address of host rs3'):
         dm.director_services([dict(address='2001:db8::1', port=80, real_servers=[dict(host='rs3')])], DUAL)
 
@@ -167,9 +168,9 @@ def test_assignments_say_the_families_a_tunnel_joins():
 
 def test_a_host_without_an_address_of_the_family_is_refused_once_its_facts_are_known():
     model = [dict(address='2001:db8::1', port=80, real_servers=[dict(host='rs3')])]
-    dm.check_model(model, {'rs3': {}})  # no facts yet: they may give the address
+    mc.check_model(model, {'rs3': {}})  # no facts yet: they may give the address
     with pytest.raises(AnsibleFilterError, match=r'\[0\]\.real_servers\[0\]\.host: cannot tell the IPv6 address'):
-        dm.check_model(model, {'rs3': {'ansible_default_ipv4': {'address': '198.51.100.13'},
+        mc.check_model(model, {'rs3': {'ansible_default_ipv4': {'address': '198.51.100.13'},
                                        'ansible_default_ipv6': {}}})
 
 
