@@ -285,6 +285,8 @@ _CHECK_TYPE = {'str': validation.check_type_str, 'bool': validation.check_type_b
 # A number written as text (a template's result on older ansible-core) is taken
 # only in its one plain spelling: "80 ", "0x50", "8_0", "+80" and "80.0" are refused.
 _DECIMAL = re.compile(r'-?(0|[1-9][0-9]{0,18})')
+# YAML 1.1's words for a boolean, as a template on older ansible-core renders them
+_BOOLEANS = {'true': True, 'false': False, 'yes': True, 'no': False, 'on': True, 'off': False}
 _FLOAT = re.compile(r'-?[0-9]{1,18}(\.[0-9]{1,9})?')
 
 
@@ -302,10 +304,16 @@ def _strict(kind, value):
         if isinstance(value, str) and _FLOAT.fullmatch(value):
             return float(value)
         raise TypeError('a number')
+    if kind == 'bool':
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _BOOLEANS:
+            return _BOOLEANS[value.lower()]
+        raise TypeError('true or false')
     if kind == 'list':
         if isinstance(value, (list, tuple)):
             return list(value)
-        raise TypeError('a list (text is not split into one)')
+        raise TypeError('a list')
     if kind == 'str' and (isinstance(value, bool) or not isinstance(value, (str, int))):
         raise TypeError('text')
     if kind == 'dict' and not isinstance(value, dict):
@@ -327,8 +335,9 @@ def typed(option, value, field):
         if option.elements and option.items is None:  # items: typed_item checks each, naming its index
             value = [_strict(option.elements, item) for item in value]
     except (TypeError, ValueError) as exc:
-        raise ValidationError(field, 'must be %s%s, got %s' % (
-            exc, ' of ' + option.elements if option.elements else '', _shown(value)))
+        raise ValidationError(field, 'must be %s%s, got %s%s' % (
+            exc, ' of ' + option.elements if option.elements else '', _shown(value),
+            ' (text is not split into a list)' if option.type == 'list' and isinstance(value, str) else ''))
     for item in value if option.elements else [value]:
         if option.choices is not None and item not in option.choices:
             raise ValidationError(field, '%s is not one of %s' % (_shown(item), ', '.join(map(str, option.choices))))
