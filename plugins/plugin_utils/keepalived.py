@@ -33,8 +33,9 @@ METHODS = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
 QUORUM_MAX = 65535 * 1000  # weights of a thousand real servers
 _STATUS = re.compile(r'[1-5][0-9]{2}(-[1-5][0-9]{2})?')
 _DIGEST = re.compile(r'[0-9a-fA-F]{32}')
-# one keepalived.conf word: printable ASCII without space, quote, brace, backslash or comment start (# !)
-_TOKEN = re.compile(r'[\x24-\x5b\x5d-\x7a\x7c\x7e]{1,1024}')
+# one keepalived.conf word: printable ASCII without space, quote, brace, backslash, comment start (# !)
+# or $ (keepalived expands $NAME)
+_TOKEN = re.compile(r'[\x25-\x5b\x5d-\x7a\x7c\x7e]{1,1024}')
 # keepalived reads misc_path as one quoted string: printable ASCII, no quote or backslash
 _SCRIPT = re.compile(r'[ !#-\[\]-~]*[!#-\[\]-~][ !#-\[\]-~]*')
 

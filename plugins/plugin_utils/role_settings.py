@@ -40,8 +40,8 @@ WORD = s.Pattern(r'[A-Za-z0-9_.-]{1,64}', 'a word of up to 64 letters, digits an
 UNIT = s.Pattern(r'[A-Za-z0-9_.@-]{1,240}\.service', 'a systemd service unit name')
 ROUTE = s.Pattern(r'default|[0-9A-Fa-f.:]{2,45}/[0-9]{1,3}', 'V(default) or an address/prefix')
 # VRRPv2's simple password: keepalived keeps 8 characters; one keepalived.conf word
-SECRET = s.Pattern(r'[\x24-\x5b\x5d-\x7a\x7c\x7e]{0,8}',
-                   'up to 8 printable ASCII characters without space, quote, brace, backslash, C(#) or C(!)')
+SECRET = s.Pattern(r'[\x25-\x5b\x5d-\x7a\x7c\x7e]{0,8}',
+                   'up to 8 printable ASCII characters without space, quote, brace, backslash, C(#), C(!) or C($)')
 EXTRA_ADDRESS = s.Pattern(r'[0-9A-Fa-f.:]{2,45}(/[0-9]{1,3})?( dev [A-Za-z0-9_.:-]{1,15})?'
                           r'( scope (global|host|link|site|nowhere))?( label [A-Za-z0-9_.:-]{1,15})?',
                           'C(ADDRESS[/LEN] [dev IFACE] [scope SCOPE] [label LABEL]), as keepalived reads it')
