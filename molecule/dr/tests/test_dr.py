@@ -1,12 +1,18 @@
 """VS/DR with real traffic: replies bypass the director, only it answers ARP."""
+import json
 import sys
+import time
 from pathlib import Path
 
+import yaml
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from lvs_verify import (arp_repliers, assert_both_families, assert_ratio, assert_suites, host, mac,  # noqa: E402
-                        ndp_repliers, requests, sysctl, wait_stats)
+from lvs_verify import (ansible_playbook, arp_repliers, assert_both_families, assert_ratio, assert_suites,  # noqa: E402
+                        host, load_so_far, mac, ndp_repliers, requests, start_load, stop_load, summary, sysctl,
+                        wait_stats, wait_until)
 
 VIP = "198.51.100.100"
+SITE = Path(__file__).resolve().parents[3] / "playbooks" / "site.yml"
 
 
 def test_a_fleet_mid_upgrade():
@@ -134,3 +140,27 @@ def test_real_servers_carry_the_ipv6_vip_on_lo():
         assert rs.file(f"/etc/systemd/system/multi-user.target.wants/lvs-vip-{VIP6.replace(':', '_')}.service").exists
     rules = host("director").check_output("ipvsadm -S -n")
     assert f"-a -t [{VIP6}]:80 -r [2001:db8:51::11]:80 -g -w 1" in rules
+
+
+def test_a_respelt_vip_keeps_serving_and_changes_nothing():
+    # The same model, the IPv6 VIP spelt another way (upper case, zeros written out), as
+    # a model from another source may spell it: site.yml must see the same VIP, not one
+    # that left (which removed it and its boot unit from the real servers that serve it).
+    model = yaml.safe_load((Path(__file__).resolve().parents[1] / "molecule.yml").read_text())
+    services = model["provisioner"]["inventory"]["group_vars"]["all"]["lvs_virtual_services"]
+    respelt = "2001:DB8:51:0:0:0:0:0100"
+    services = [dict(svc, address=respelt) if svc.get("address") == VIP6 else svc for svc in services]
+    assert sum(svc.get("address") == respelt for svc in services) == 1
+    start_load("stream", "/tmp/respelt.jsonl", "--rate", "10", "--max", "600", url=f"http://[{VIP6}]/")
+    wait_until(lambda: len(load_so_far("/tmp/respelt.jsonl")) >= 5, 10, "the stream's first answers")
+    run = ansible_playbook(SITE, "-e", json.dumps({"lvs_virtual_services": services}), as_json=True)
+    time.sleep(1)
+    records = stop_load("/tmp/respelt.jsonl")
+    changed = {name: stats["changed"] for name, stats in run.json["stats"].items() if stats["changed"]}
+    print(f"the VIP respelt {respelt}: site.yml rc {run.returncode}, changed {changed or 'nothing'}, "
+          f"stream {summary(records)}")
+    assert run.returncode == 0
+    failed = [r for r in records if not r["ok"]]
+    assert not failed, f"{len(failed)} of {len(records)} requests failed while the VIP was respelt: {failed[:3]}"
+    assert not changed, f"the respelt VIP changed hosts: {changed} (tasks per host)"
+    test_real_servers_carry_the_ipv6_vip_on_lo()

@@ -111,6 +111,63 @@ BAD_MODELS = [
 ]
 
 
+def _mark(**change):
+    svc = dict(name="web-mark", fwmark=9, vips=["198.51.100.103"], forwarding="dr", real_servers=[dict(host="rs2")])
+    svc.update(change)
+    return svc
+
+
+def _nested(depth):
+    value = [dict(host="rs1")]
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_V6 = dict(forwarding="nat", persistence_timeout=None, real_servers=[dict(address="2001:db8:11::11")])
+# Hostile input through site.yml (issue 29's review): what a model generated from a catalogue or pasted
+# from a ticket may hold, and role variables given as extra vars. (what, extra vars, what the error names)
+HOSTILE = [
+    ("a zone id carrying a unit line in a VIP",
+     {M: [_web(address="2001:db8::100%eth0\nExecStartPre=/bin/touch /tmp/pwned")]}, f"{M}[0].address"),
+    ("an IPv4-mapped IPv6 address for an IPv4 service", {M: [_web(address="::ffff:198.51.100.100")]},
+     f"{M}[0].address"),
+    ("a service name carrying a virtual_server", {M: [_web(name="web\n}\nvirtual_server 10.9.9.9 80 {")]},
+     f"{M}[0].name"),
+    ("a fwmark VIP carrying an include, without ports", {M: [_mark(vips=["198.51.100.103\ninclude /tmp/x"])]},
+     f"{M}[0].vips[0]"),
+    ("fwmark vips as one string", {M: [_mark(vips="198.51.100.103")]}, f"{M}[0].vips"),
+    ("an nft match that rewrites addresses", {M: [_mark(match="ip daddr 198.51.100.103 ip saddr set 10.0.0.1")]},
+     f"{M}[0].match"),
+    ("an nft match with a verdict map", {M: [_mark(match="tcp dport vmap { 80 : accept }")]}, f"{M}[0].match"),
+    ("an nft match that skips conntrack", {M: [_mark(match="ip daddr 198.51.100.103 notrack")]}, f"{M}[0].match"),
+    ("a health check path carrying notify_master",
+     {M: [_web(health_check={"type": "http", "path": "/\nnotify_master /bin/sh"})]}, f"{M}[0].health_check.path"),
+    ("a sorry server with a zone id", {M: [_web(sorry_server={"address": "fe80::1%eth0"})]},
+     f"{M}[0].sorry_server.address"),
+    ("a quorum with a trailing space", {M: [_web(quorum="1 ")]}, f"{M}[0].quorum"),
+    ("a port with a trailing space", {M: [_web(port="80 ")]}, f"{M}[0].port"),
+    ("a control character in the scheduler", {M: [_web(scheduler="wrr\u0000")]}, f"{M}[0].scheduler"),
+    ("a name of 5,000 characters", {M: [_web(name="w" * 5000)]}, f"{M}[0].name"),
+    ("real servers nested 50 deep", {M: [_web(real_servers=_nested(50))]}, "nested deeper than"),
+    ("one IPv6 service under two spellings",
+     {M: [_web(address="2001:db8::100", **_V6), _web(name="again", address="2001:DB8:0::0100", **_V6)]}, f"{M}[1]"),
+    ("a sysctl key that climbs out of /proc/sys", {"director_sysctls": {"../../../etc/passwd": 1}},
+     "director_sysctls[../../../etc/passwd]"),
+    ("a sysctl key with an empty part", {"director_sysctls": {"net..ipv4.ip_forward": 1}}, "director_sysctls["),
+    ("a sysctl value carrying a line", {"director_sysctls": {"net.core.somaxconn": "4096\nkernel.panic = 1"}},
+     "director_sysctls[net.core.somaxconn]"),
+    ("a VRRP password carrying a block", {"director_vrrp_auth_pass": "x\n}\nvrrp_script"}, "director_vrrp_auth_pass"),
+    ("an interface name carrying a unit line", {"director_vip_interface": "eth0\nExecStart=/bin/sh"},
+     "director_vip_interface"),
+    ("a sysctl file outside sysctl.d", {"director_sysctl_file": "/etc/sysctl.d/../../shadow"}, "director_sysctl_file"),
+    ("a package list as one string", {"director_packages": "ipvsadm,keepalived"}, "director_packages"),
+    ("a number with a trailing space", {"director_drain_timeout": "30 "}, "director_drain_timeout"),
+    ("NAT routes as one string", {"realserver_nat_routes": "default"}, "realserver_nat_routes"),
+    ("a host address with a zone id", {"lvs_address": "203.0.113.11%eth0"}, "lvs_address"),
+]
+
+
 def bad_input_playbook(path, given):
     """One play per bad input, over the role variables `given` (play vars outrank
     the inventory); a block/rescue records the role's refusal, or that it

@@ -15,8 +15,9 @@ The expected state is written out here, by hand, over what the scenario
 created (captured before the first version): nothing of the collection's code
 computes it. tests/state.py reads a host's state as sorted lines. Another
 tool's service on the director is never touched (director_purge=all, at the
-end, removes exactly it). Between versions 4 and 5, bad role variables and bad
-models are refused naming the field, and no host changes (tests/refusals.py).
+end, removes exactly it). Between versions 4 and 5, bad role variables, bad
+models and hostile input are refused naming the field, and no host changes
+(tests/refusals.py).
 Version 5, the empty model, gives back each host as the scenario created it.
 Each version changes several things at once (every run costs minutes in the
 lab): what one changes is listed in its name.
@@ -377,22 +378,32 @@ def test_bad_role_variables_are_refused_naming_the_field_and_change_nothing(tmp_
 
 
 def test_bad_models_through_site_yml_change_no_host(tmp_path):
+    """Bad models, and hostile models and role variables, each through site.yml: refused naming the field, no host
+    changed. Three runs at a time: each stops at the gate, on the controller."""
     before = states()
-    wrong, seconds = [], []
-    for index, (name, bad, field) in enumerate(refusals.BAD_MODELS):
-        extra = tmp_path / f"model{index}.json"
-        extra.write_text(json.dumps({refusals.M: bad}))
+    cases = [(name, {refusals.M: bad}, field) for name, bad, field in refusals.BAD_MODELS] + refusals.HOSTILE
+
+    def attempt(index):
+        name, extra_vars, field = cases[index]
+        extra = tmp_path / f"extra{index}.json"
+        extra.write_text(json.dumps(extra_vars))
         began = time.monotonic()
         run = ansible_playbook(SITE, "-e", f"@{extra}", as_json=True)
-        seconds.append(time.monotonic() - began)
-        refused, msg = refusals.refused_model(run, field)
-        print(f"{name}: {'refused' if refused else 'NOT REFUSED AS EXPECTED'}: {msg[:240]}")
-        if not refused:
-            wrong.append(f"{name}: expected a failure naming {field!r} and no change, got {msg[:240]!r}")
+        return name, field, time.monotonic() - began, refusals.refused_model(run, field)
+
+    wrong, seconds = [], []
+    began = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        for name, field, took, (refused, msg) in pool.map(attempt, range(len(cases))):
+            seconds.append(took)
+            print(f"{name}: {'refused' if refused else 'NOT REFUSED AS EXPECTED'}: {msg[:240]}")
+            if not refused:
+                wrong.append(f"{name}: expected a failure naming {field!r} and no change, got {msg[:240]!r}")
     after = states()
-    FIGURES.append(f"bad models through site.yml: {len(refusals.BAD_MODELS)} tried, "
-                   f"{len(refusals.BAD_MODELS) - len(wrong)} refused naming the field, state of {len(HOSTS)} hosts "
-                   f"changed: {'no' if after == before else 'YES'}, {sum(seconds) / len(seconds):.1f} s a run")
+    FIGURES.append(f"bad and hostile input through site.yml: {len(refusals.BAD_MODELS)} bad models and "
+                   f"{len(refusals.HOSTILE)} hostile models or role variables tried, {len(cases) - len(wrong)} refused "
+                   f"naming the field, state of {len(HOSTS)} hosts changed: {'no' if after == before else 'YES'}, "
+                   f"{sum(seconds) / len(seconds):.1f} s a run, {time.monotonic() - began:.0f} s in all")
     print(FIGURES[-1])
     assert not wrong, "\n".join(wrong)
     for h in HOSTS:
