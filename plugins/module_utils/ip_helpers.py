@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""iproute2 helpers: parse `ip -j` JSON, build ip argv lists, systemd units."""
+"""iproute2 helpers: parse `ip -j` JSON, build ip argv lists, systemd units; the grammar of
+interface names and address labels."""
 
 from __future__ import annotations
 
@@ -13,7 +14,13 @@ import os
 import re
 
 UNIT_HEADER = '# Managed by lvs.cluster.vip_address; local changes will be overwritten.'
-_IFNAME_RE = re.compile(r'[A-Za-z0-9_.:-]{1,15}')
+# Narrower than the kernel (dev_valid_name: 1..15 bytes, not "." or "..", no "/",
+# ":" or whitespace): ASCII words joined by dots (a VLAN's eth0.100), so that a
+# name is one argv word, one path component, one sysctl key part, and safe in a unit.
+_IFNAME_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*')
+IFNAMSIZ = 16
+# An IPv4 address label: the interface's name, or it and ":" and a suffix (iproute2's rule).
+_LABEL_SUFFIX_RE = re.compile(r'[A-Za-z0-9_.:-]+')
 
 
 class IpError(ValueError):
@@ -21,8 +28,16 @@ class IpError(ValueError):
 
 
 def valid_ifname(name):
-    """Linux interface names: 1..15 chars, no "/" or whitespace."""
-    return bool(_IFNAME_RE.fullmatch(name or '')) and name not in ('.', '..')
+    """An interface name as this collection accepts one (see _IFNAME_RE)."""
+    return isinstance(name, str) and len(name) < IFNAMSIZ and bool(_IFNAME_RE.fullmatch(name))
+
+
+def valid_label(label, interface):
+    """An address label of `interface`: itself, or "<interface>:<suffix>", at most 15 characters."""
+    if not isinstance(label, str) or len(label) >= IFNAMSIZ or not valid_ifname(interface):
+        return False
+    head, sep, suffix = label.partition(':')
+    return head == interface and (not sep or bool(_LABEL_SUFFIX_RE.fullmatch(suffix)))
 
 
 def parse_links(text):
@@ -146,6 +161,30 @@ def device_unit(interface):
     return 'sys-subsystem-net-devices-%s.device' % escaped
 
 
+class UnitError(ValueError):
+    """A value that a systemd unit line cannot carry as it is."""
+
+    def __init__(self, field, message):
+        super(UnitError, self).__init__('%s: %s' % (field, message))
+        self.field = field
+
+
+# What a value in a unit line may hold: nothing that systemd reads as syntax
+# there (specifiers %, variables $, C escapes \, quotes, comments, line breaks,
+# whitespace that splits argv). WORD: one argv word or part of Description; PATH:
+# an executable; DEVICE: a device unit name, its only escapes systemd's \xNN.
+UNIT_WORD = re.compile(r'[A-Za-z0-9_.:/+-]{1,255}')
+UNIT_PATH = re.compile(r'/[A-Za-z0-9_.+/-]{1,254}')
+UNIT_DEVICE = re.compile(r'sys-subsystem-net-devices-(?:[A-Za-z0-9_.:]|\\x[0-9a-f]{2}){1,60}\.device')
+
+
+def unit_value(text, field, grammar=UNIT_WORD):
+    """text, if a unit line can carry it verbatim (a full match of grammar); else UnitError naming field."""
+    if not isinstance(text, str) or not grammar.fullmatch(text):
+        raise UnitError(field, '%r cannot be written into a systemd unit' % (text,))
+    return text
+
+
 def in_container():
     """True in a container: systemd says so (/run/systemd/container), or podman or docker does."""
     return any(os.path.exists(p) for p in ('/run/systemd/container', '/run/.containerenv', '/.dockerenv'))
@@ -165,11 +204,16 @@ def unit_text(ip, modprobe, interface, interface_type, address, prefix, label=No
     VLAN that appears late); only where udev runs, as containers have no
     device units.
     """
+    # every value a line carries passes unit_value: the text below adds only fixed words
+    ip, modprobe = unit_value(ip, 'ip', UNIT_PATH), unit_value(modprobe, 'modprobe', UNIT_PATH)
+    interface, address = unit_value(interface, 'interface'), unit_value(address, 'address')
+    prefix = int(unit_value(str(prefix), 'prefix', re.compile('[0-9]{1,3}')))
+    label = unit_value(label, 'label') if label else None
     lines = [UNIT_HEADER, '[Unit]',
              'Description=LVS VIP %s/%d on %s' % (address, prefix, interface),
              'Wants=network-pre.target', 'After=network-pre.target', 'Before=network.target']
     if bind_device:
-        device = device_unit(interface)
+        device = unit_value(device_unit(interface), 'interface', UNIT_DEVICE)
         lines += ['BindsTo=%s' % device, 'After=%s' % device]
     lines += ['', '[Service]', 'Type=oneshot', 'RemainAfterExit=yes']
     if interface_type in TUNNELS:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import tempfile
 
@@ -21,6 +22,52 @@ KEY_MODULES = (
 )
 
 
+# A key in dotted form, the first separator a dot (sysctl.d(5): "/" in a part
+# then stands for a "." of the name, as in a VLAN's eth0/100). Every part is a
+# path component under /proc/sys: ASCII words, "/" only between them, so no
+# part is empty, "." or ".."; the first part has no "/" and no leading "-"
+# (sysctl.d reads "-key" as "ignore failure"); no glob character.
+_PART = r'[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*'
+KEY_RE = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_-]*(?:\.%s)+' % _PART)
+MAX_KEY = 255
+# A value: words and numbers, separated by blanks (ip_local_port_range's
+# "32768 60999"), that the kernel reads as written and sysctl.d as one value.
+VALUE_RE = re.compile(r'[A-Za-z0-9_.:,/+-]+(?:[ \t]+[A-Za-z0-9_.:,/+-]+)*')
+MAX_VALUE = 1024
+MAX_FILE = 65536
+
+
+class SysctlError(ValueError):
+    """A key, value or file refused; field names it as the user wrote it."""
+
+    def __init__(self, field, message):
+        super(SysctlError, self).__init__('%s: %s' % (field, message))
+        self.field = field
+
+
+def check_key(key, field='values'):
+    """key if it is a sysctl key (KEY_RE, at most MAX_KEY characters); else SysctlError."""
+    if not isinstance(key, str) or len(key) > MAX_KEY or not KEY_RE.fullmatch(key):
+        raise SysctlError(field, '%r is not a sysctl key (dotted parts of letters, digits, "_" and "-"; '
+                                 '"/" for a dot inside a part)' % (key,))
+    return key
+
+
+def check_value(key, value, field='values'):
+    """The value of key as written to the kernel and the file (blanks as one space); else SysctlError."""
+    where = '%s[%s]' % (field, key)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise SysctlError(where, 'give a number or a string, got %r' % (value,))
+    try:
+        text = str(value)
+    except ValueError:  # an integer of more digits than Python converts
+        text = '%d digits' % MAX_VALUE
+    if len(text) > MAX_VALUE or not VALUE_RE.fullmatch(text):
+        raise SysctlError(where, '%r is not a sysctl value (letters, digits and "_.:,/+-", words separated by '
+                                 'spaces or tabs, at most %d characters)' % (text[:80], MAX_VALUE))
+    return ' '.join(text.split())
+
+
 def conf_key(interface, name, family='ipv4'):
     """sysctl key for a per-interface setting.
 
@@ -30,10 +77,18 @@ def conf_key(interface, name, family='ipv4'):
     return 'net.%s.conf.%s.%s' % (family, interface.replace('.', '/'), name)
 
 
-def key_to_path(key):
-    """net.ipv4.conf.eth0/100.rp_filter -> /proc/sys/net/ipv4/conf/eth0.100/rp_filter."""
-    parts = [p.replace('/', '.') for p in key.split('.')]
-    return os.path.join(PROC_SYS, *parts)
+def key_to_path(key, field='values'):
+    """net.ipv4.conf.eth0/100.rp_filter -> /proc/sys/net/ipv4/conf/eth0.100/rp_filter.
+
+    Refuses (SysctlError) a key outside the grammar and a path that resolves
+    out of /proc/sys (a symbolic link), before anything is read or written.
+    """
+    parts = [p.replace('/', '.') for p in check_key(key, field).split('.')]
+    path = os.path.join(PROC_SYS, *parts)
+    root = os.path.realpath(PROC_SYS)
+    if not os.path.realpath(path).startswith(root + os.sep):
+        raise SysctlError(field, '%s resolves out of %s' % (key, PROC_SYS))
+    return path
 
 
 def read_value(key):
@@ -59,10 +114,23 @@ def interface_exists(name):
     return os.path.isdir(os.path.join(SYS_CLASS_NET, name))
 
 
+_CONTROL_RE = re.compile(r'[\x00-\x1f\x7f]')
+
+
 def render_conf(header, values):
-    """sysctl.d file text: header comment lines then "key = value" lines."""
+    """sysctl.d file text: header comment lines then "key = value" lines.
+
+    The one writer of these files: refuses (SysctlError) a key or value out of
+    the grammar, and a comment line with a control character (a line break).
+    """
+    for line in header:
+        if _CONTROL_RE.search(line):
+            raise SysctlError('file', 'a comment line cannot hold %r' % (line,))
     lines = ['# %s' % line for line in header]
-    lines += ['%s = %s' % (key, value) for key, value in values]
+    for key, value in values:
+        if check_value(check_key(key), value) != value:
+            raise SysctlError('values[%s]' % key, '%r is not written as it is' % (value,))
+        lines.append('%s = %s' % (key, value))
     return '\n'.join(lines) + '\n'
 
 
@@ -74,6 +142,37 @@ def parse_conf(text):
         if sep and not line.lstrip().startswith(('#', ';')):
             values[key.strip()] = value.strip()
     return values
+
+
+def read_owned(path, field='file'):
+    """The text of the sysctl.d file a module owns, or None when there is none.
+
+    Refuses (SysctlError, without showing its content) what is no sysctl.d
+    file of keys and values: its text would go into the diff and be rewritten.
+    """
+    if not path.endswith('.conf'):
+        raise SysctlError(field, '%s: systemd-sysctl and sysctl --system only read files named *.conf' % path)
+    if os.path.islink(path) or (os.path.lexists(path) and not os.path.isfile(path)):
+        raise SysctlError(field, '%s is not a regular file' % path)
+    if os.path.lexists(path) and os.path.getsize(path) > MAX_FILE:
+        raise SysctlError(field, '%s is larger than a sysctl.d file of this collection (%d bytes)' % (path, MAX_FILE))
+    text = read_file(path)
+    for number, line in enumerate((text or '').splitlines(), 1):
+        stripped = line.strip()
+        try:
+            if _CONTROL_RE.search(line.replace('\t', ' ')):
+                raise SysctlError(field, 'control character')
+            if stripped.startswith('# ' + FOUND):
+                check_key(stripped[len('# ' + FOUND):].partition(' = ')[0].strip(), field)
+            elif stripped and not stripped.startswith(('#', ';')):
+                key, sep, value = stripped.partition('=')
+                if not sep:
+                    raise SysctlError(field, 'no "="')
+                check_value(check_key(key.strip(), field), value.strip(), field)
+        except SysctlError:
+            raise SysctlError(field, '%s, line %d, is not a "key = value" line of sysctl.d (its content is not '
+                                     'shown): move the file away or name another' % (path, number))
+    return text
 
 
 def read_file(path):

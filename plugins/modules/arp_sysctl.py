@@ -195,6 +195,10 @@ def main():
             continue
         module.fail_json(msg='interfaces: %s does not exist in %s' % (name, sh.SYS_CLASS_NET),
                          field='interfaces')
+    try:
+        old_file = sh.read_owned(params['persist_file'], 'persist_file')
+    except sh.SysctlError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
 
     commands = []
     for device, kmod in sorted(TUNNEL_MODULE.items()):
@@ -208,11 +212,13 @@ def main():
             if rc != 0 or not sh.interface_exists(device):
                 module.fail_json(msg='cannot create %s with "modprobe %s": %s' % (device, kmod, err.strip()))
 
-    old_file = sh.read_file(params['persist_file'])
     header = ['Managed by lvs.cluster.arp_sysctl (mode %s); local changes will be overwritten.' % params['mode']]
-    # absent: arp_* without a record go to the kernel default (desired_values gives 0)
-    applied, before, changed_keys, new_file = sh.plan_owned(
-        values if present else [], old_file, present, params['persist'], header, defaults=values)
+    try:
+        # absent: arp_* without a record go to the kernel default (desired_values gives 0)
+        applied, before, changed_keys, new_file = sh.plan_owned(
+            values if present else [], old_file, present, params['persist'], header, defaults=values)
+    except sh.SysctlError as exc:
+        module.fail_json(msg=str(exc), field=exc.field)
     if present:
         # in check mode a tunnel device may not exist yet: its module would create it
         missing = [key for key in changed_keys if before[key] is None

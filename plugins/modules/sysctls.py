@@ -88,13 +88,9 @@ modules_loaded:
   version_added: 0.3.0
 '''
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
-
-_KEY_RE = re.compile(r'[A-Za-z0-9_-]+(\.[A-Za-z0-9_/:@-]+)+')
 
 
 def load_modules(module, missing):
@@ -111,7 +107,7 @@ def load_modules(module, missing):
                              field='values')
     for key in missing:
         if sh.read_value(key) is None:
-            module.fail_json(msg='values.%s: no such kernel setting (%s), also with %s loaded'
+            module.fail_json(msg='values[%s]: no such kernel setting (%s), also with %s loaded'
                                  % (key, sh.key_to_path(key), sh.key_module(key)), field='values')
     return modules
 
@@ -126,23 +122,20 @@ def main():
         supports_check_mode=True)
     params = module.params
     present = params['state'] == 'present'
-    values = []
-    for key in sorted(params['values']) if present else []:
-        value = params['values'][key]
-        if not _KEY_RE.fullmatch(key) or '..' in key:
-            module.fail_json(msg='values: %r is not a sysctl key' % key, field='values')
-        if isinstance(value, bool) or value is None or isinstance(value, (dict, list)):
-            module.fail_json(msg='values.%s: give a number or a string, got %r' % (key, value), field='values')
-        value = ' '.join(str(value).split())
-        if sh.read_value(key) is None and not sh.key_module(key):
-            module.fail_json(msg='values.%s: no such kernel setting (%s)' % (key, sh.key_to_path(key)),
-                             field='values')
-        values.append((key, value))
-    modules = load_modules(module, [key for key, _value in values if sh.read_value(key) is None])
-
-    old_file = sh.read_file(params['file'])
-    header = ['Managed by lvs.cluster.sysctls; local changes will be overwritten.']
-    applied, before, changed_keys, new_file = sh.plan_owned(values, old_file, present, True, header)
+    try:
+        # every key and value checked before anything is read: a key names a file
+        values = [(sh.check_key(key), sh.check_value(key, params['values'][key]))
+                  for key in (sorted(params['values'], key=str) if present else [])]
+        for key, _value in values:
+            if sh.read_value(key) is None and not sh.key_module(key):
+                module.fail_json(msg='values[%s]: no such kernel setting (%s)' % (key, sh.key_to_path(key)),
+                                 field='values')
+        old_file = sh.read_owned(params['file'])
+        modules = load_modules(module, [key for key, _value in values if sh.read_value(key) is None])
+        header = ['Managed by lvs.cluster.sysctls; local changes will be overwritten.']
+        applied, before, changed_keys, new_file = sh.plan_owned(values, old_file, present, True, header)
+    except sh.SysctlError as exc:
+        module.fail_json(msg=str(exc), field=exc.field.partition('[')[0])
     sh.apply_owned(module, params['file'], applied, changed_keys, old_file, new_file)
     result = dict(changed=bool(changed_keys or modules) or new_file != old_file, sysctls=dict(applied),
                   changed_keys=changed_keys, modules_loaded=modules)

@@ -138,10 +138,12 @@ unit_file:
 
 import ipaddress
 import os
+import re
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 
 
@@ -157,41 +159,43 @@ class VipError(ValueError):
 
 
 def parse_request(params):
-    """Validate before touching anything; returns (address, prefix)."""
-    text = params['address'].strip()
+    """Check every option against what ip and the kernel take, before anything is read or
+    written; returns (canonical address, prefix)."""
+    iface = params['interface']
+    if not iph.valid_ifname(iface):
+        raise VipError('interface', '%r is not an interface name (at most 15 characters: letters, digits, '
+                       '"_" and "-", dots between them)' % (iface,))
+    text, sep, given = params['address'].partition('/')
     prefix = params['prefix']
-    if '/' in text:
-        text, _sep, given = text.partition('/')
-        if not given.isdigit():
-            raise VipError('address', 'bad prefix length %r' % given)
+    if sep:
+        if not re.fullmatch(r'[1-9][0-9]{0,2}', given):  # no leading 0: ip reads "/032" as octal
+            raise VipError('address', 'bad prefix length %r' % (given,))
         if prefix is not None and prefix != int(given):
             raise VipError('prefix', 'conflicts with the prefix in address (/%s)' % given)
         prefix = int(given)
     try:
-        ip = ipaddress.ip_address(text.strip('[]'))
-    except ValueError:
-        raise VipError('address', '%r is not an IPv4 or IPv6 address' % params['address'])
-    limit = 32 if ip.version == 4 else 128
+        # canonical everywhere (unit name and text, comparisons); no zone id, no whitespace
+        address, family = sx.usable_ip(text)
+    except sx.ModelError as exc:
+        raise VipError('address', str(exc))
+    limit = sx.full_prefix(family)
     if prefix is None:
         prefix = limit
     if not 0 < prefix <= limit:
         raise VipError('prefix', 'must be between 1 and %d' % limit)
-    if params['interface'] in HOST_PREFIX_ONLY and prefix != limit:
-        net = ipaddress.ip_network('%s/%d' % (ip, prefix), strict=False)
+    if iface in HOST_PREFIX_ONLY and prefix != limit:
+        net = ipaddress.ip_network('%s/%d' % (address, prefix), strict=False)
         raise VipError('prefix', 'a VIP on %s takes a host prefix (/%d): with /%d the kernel %s %s, and '
                        'this host could no longer reach its neighbours in it'
-                       % (params['interface'], limit, prefix, HOST_PREFIX_ONLY[params['interface']], net))
-    if not iph.valid_ifname(params['interface']):
-        raise VipError('interface', '%r is not a valid interface name' % params['interface'])
+                       % (iface, limit, prefix, HOST_PREFIX_ONLY[iface], net))
     label = params['label']
     if label is not None:
-        if ip.version != 4:
+        if family != 'ipv4':
             raise VipError('label', 'labels only exist for IPv4 addresses')
-        iface = params['interface']
-        if len(label) > 15 or not (label == iface or label.startswith(iface + ':')):
-            raise VipError('label', 'must be %s or start with "%s:" and have at most 15 characters'
-                           % (iface, iface))
-    return str(ip), prefix
+        if not iph.valid_label(label, iface):
+            raise VipError('label', '%r: must be %s or start with "%s:" (then letters, digits, "_.:-") and '
+                           'have at most 15 characters' % (label, iface, iface))
+    return address, prefix
 
 
 def interface_type(params):
@@ -329,7 +333,10 @@ def main():
     new_unit = old_unit
     if persist:
         bind = kind == 'existing' and iface != 'lo' and not iph.in_container()
-        new_unit = iph.unit_text(ip, modprobe, iface, kind, address, prefix, params['label'], bind_device=bind)
+        try:
+            new_unit = iph.unit_text(ip, modprobe, iface, kind, address, prefix, params['label'], bind_device=bind)
+        except iph.UnitError as exc:  # only the paths of ip and modprobe are left to refuse here
+            module.fail_json(msg=str(exc), field=exc.field)
     elif persist is False:
         new_unit = None
     # units of 0.1 (named for interface and prefix too) are replaced or removed with this one

@@ -43,11 +43,38 @@ def test_a_vip_unit_waits_for_its_device_and_goes_with_it():
     assert iph.device_unit('br-lan') == 'sys-subsystem-net-devices-br\\x2dlan.device'
 
 
-@pytest.mark.parametrize('name,ok', [('lo', True), ('eth0.100', True), ('a' * 15, True),
-                                     ('a' * 16, False), ('a b', False), ('a/b', False),
-                                     ('', False), ('..', False), ('eth0\n', False)])
+@pytest.mark.parametrize('name,ok', [('lo', True), ('eth0.100', True), ('a' * 15, True), ('br-lan', True),
+                                     ('a' * 16, False), ('a b', False), ('a/b', False), ('lo:1', False),
+                                     ('', False), ('..', False), ('eth0\n', False), ('-x', False),
+                                     ('eth0.', False), ('eth0..1', False), ('eth\u0430', False), (None, False)])
 def test_valid_ifname(name, ok):
     assert iph.valid_ifname(name) is ok
+
+
+@pytest.mark.parametrize('label,ok', [('lo', True), ('lo:vip5', True), ('lo:a.b-c_1:2', True), ('lo:' + 'a' * 12, True),
+                                      ('lo:' + 'a' * 13, False), ('lo:', False), ('lo1', False), ('eth0:1', False),
+                                      ('lo:a b', False), ('lo:\n', False), ('lo:%i', False)])
+def test_valid_label(label, ok):
+    assert iph.valid_label(label, 'lo') is ok
+
+
+@pytest.mark.parametrize('text', ['a b', 'a\nb', '%i', '$X', 'a\\b', '"a"', "'a'", '#', ';', '', 'a' * 256, 'é'])
+def test_a_unit_value_is_one_plain_word(text):
+    with pytest.raises(iph.UnitError) as err:
+        iph.unit_value(text, 'label')
+    assert str(err.value).startswith('label: ') and err.value.field == 'label'
+
+
+def test_unit_paths_and_devices():
+    assert iph.unit_value('/usr/sbin/ip', 'ip', iph.UNIT_PATH) == '/usr/sbin/ip'
+    for bad in ('ip', '/opt/my tools/ip', '/usr/sbin/ip\n'):
+        with pytest.raises(iph.UnitError):
+            iph.unit_value(bad, 'ip', iph.UNIT_PATH)
+    assert iph.unit_value(iph.device_unit('br-lan'), 'interface', iph.UNIT_DEVICE)
+    with pytest.raises(iph.UnitError):
+        iph.unit_value('sys-subsystem-net-devices-a\\n.device', 'interface', iph.UNIT_DEVICE)
+    with pytest.raises(iph.UnitError, match='^ip: '):
+        iph.unit_text('/usr/sbin/i p', '/sbin/modprobe', 'lo', 'existing', '10.0.0.1', 32)
 
 
 def test_sysctl_keys():
@@ -55,6 +82,31 @@ def test_sysctl_keys():
     assert sh.key_to_path('net.ipv4.conf.eth0/100.rp_filter') == \
         '/proc/sys/net/ipv4/conf/eth0.100/rp_filter'
     assert sh.render_conf(['hdr'], [('a.b', '1')]) == '# hdr\na.b = 1\n'
+    assert sh.render_conf([], [('net.ipv4.ip_local_port_range', '1024 65000')]).endswith('= 1024 65000\n')
+
+
+@pytest.mark.parametrize('header, values', [(['a\nb.c = 1'], []), ([], [('a.b', '1\nc.d = 2')]),
+                                            ([], [('a.b\n', '1')]), ([], [('a.b', '1  2')]), ([], [('-a.b', '1')])])
+def test_render_conf_refuses_what_it_cannot_render(header, values):
+    with pytest.raises(sh.SysctlError):
+        sh.render_conf(header, values)
+
+
+@pytest.mark.parametrize('key,ok', [('net.ipv4.ip_forward', True), ('net.ipv4.conf.eth0/100.rp_filter', True),
+                                    ('net.ipv4.vs.sync_qlen_max', True), ('kernel.pid_max', True),
+                                    ('net..ipv4', False), ('net.ipv4.', False), ('.net.ipv4', False),
+                                    ('net.//.x', False), ('net./.x', False), ('net.a/.x', False), ('net./a.x', False),
+                                    ('kernel/pid_max', False), ('/etc/x', False), ('-net.ipv4.x', False),
+                                    ('net.ipv4.*', False), ('net', False), ('net.ipv4.x\n', False),
+                                    ('net.ipv4.' + 'x' * 250, False)])
+def test_a_sysctl_key_has_one_grammar(key, ok):
+    if ok:
+        assert sh.check_key(key) == key
+    else:
+        with pytest.raises(sh.SysctlError):
+            sh.check_key(key)
+        with pytest.raises(sh.SysctlError):
+            sh.key_to_path(key)
 
 
 def test_a_sysctl_d_file_s_comments_are_no_settings():

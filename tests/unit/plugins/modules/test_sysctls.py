@@ -52,7 +52,7 @@ def test_a_key_with_a_newline_is_no_key(proc):
     # a pattern's `$` matches before a final newline: only a full match refuses it
     with pytest.raises(AnsibleFail) as err:
         run_module(sysctls, dict(file=str(proc / 'x.conf'), values={'net.ipv4.ip_forward\n': 1}), FakeHost())
-    assert err.value.args[0]['msg'] == "values: 'net.ipv4.ip_forward\\n' is not a sysctl key"
+    assert err.value.args[0]['msg'].startswith("values: 'net.ipv4.ip_forward\\n' is not a sysctl key")
 
 
 @pytest.mark.parametrize('values', [{'net.ipv4.nosuch': 1}, {'bad key': 1}, {'net.ipv4.ip_forward': True},
@@ -107,3 +107,70 @@ def test_a_module_that_does_not_bring_the_key_is_a_clear_error(proc):
     assert err.value.args[0]['field'] == 'values'
     assert 'no such kernel setting' in err.value.args[0]['msg'] and 'ip_vs loaded' in err.value.args[0]['msg']
     assert not (proc / 'x.conf').exists() and live(proc, 'net.ipv4.ip_forward') == '0'
+
+
+@pytest.fixture
+def secret(proc):
+    """A file beside the fake /proc/sys that no key may reach."""
+    path = proc / 'etc' / 'secret'
+    path.parent.mkdir()
+    path.write_text(u'SECRET-TOKEN\n')
+    return path
+
+
+@pytest.mark.parametrize('key', ['net.//.//.etc.secret', 'net.ipv4.//.//.//.etc.secret'])
+def test_a_key_never_reaches_a_file_out_of_proc_sys(proc, secret, key):
+    """Issue 29: "/" stands for a dot inside a part, so "//" was a ".." path
+    component: the old value of the file outside /proc/sys went into the diff
+    (check mode too) and the sysctl.d file, and the file was overwritten."""
+    conf = proc / 'x.conf'
+    for check_mode in (True, False):
+        with pytest.raises(AnsibleFail) as err:
+            run_module(sysctls, dict(file=str(conf), values={key: 1}), FakeHost(), check_mode=check_mode, diff=True)
+        assert err.value.args[0]['field'] == 'values' and 'SECRET' not in str(err.value.args[0])
+        assert err.value.args[0]['msg'].startswith("values: %r is not a sysctl key" % key)
+    assert secret.read_text() == u'SECRET-TOKEN\n' and not conf.exists()
+
+
+def test_a_key_through_a_symbolic_link_out_of_proc_sys_is_refused(proc, secret):
+    os_link = proc / 'proc' / 'net' / 'ipv4' / 'evil'
+    os_link.symlink_to(secret.parent)
+    with pytest.raises(AnsibleFail) as err:
+        run_module(sysctls, dict(file=str(proc / 'x.conf'), values={'net.ipv4.evil.secret': 1}), FakeHost(),
+                   check_mode=True, diff=True)
+    assert err.value.args[0]['msg'] == 'values: net.ipv4.evil.secret resolves out of %s' % sh.PROC_SYS
+    assert secret.read_text() == u'SECRET-TOKEN\n'
+
+
+@pytest.mark.parametrize('name, text', [('shadow', u'root:$6$hash:19000::::::\n'),
+                                        ('app.conf', u'password = hunter2\n'),
+                                        ('app.conf', u'[db]\nnet.ipv4.ip_forward = 1\n')])
+def test_a_file_that_is_no_sysctl_d_file_is_neither_shown_nor_rewritten(proc, name, text):
+    path = proc / name
+    path.write_text(text)
+    for check_mode in (True, False):
+        with pytest.raises(AnsibleFail) as err:
+            run_module(sysctls, dict(file=str(path), values={'net.ipv4.ip_forward': 1}), FakeHost(),
+                       check_mode=check_mode, diff=True)
+        assert err.value.args[0]['field'] == 'file' and 'hunter2' not in str(err.value.args[0])
+    assert path.read_text() == text and live(proc, 'net.ipv4.ip_forward') == '0'
+
+
+@pytest.mark.parametrize('value, shown', [(' 1', "' 1'"), ('1\n', "'1\\n'"), ('1\nnet.ipv4.vs.conntrack = 1', None),
+                                          ('%n', None), ('\u0661', None), ('', "''")])
+def test_a_value_is_checked_before_anything_changes(proc, value, shown):
+    conf = proc / 'x.conf'
+    with pytest.raises(AnsibleFail) as err:
+        run_module(sysctls, dict(file=str(conf), values={'net.ipv4.ip_forward': value}), FakeHost())
+    assert err.value.args[0]['field'] == 'values'
+    assert err.value.args[0]['msg'].startswith('values[net.ipv4.ip_forward]: %s' % (shown or ''))
+    assert not conf.exists() and live(proc, 'net.ipv4.ip_forward') == '0'
+
+
+def test_a_port_range_is_one_value(proc):
+    (proc / 'proc' / 'net' / 'ipv4' / 'ip_local_port_range').write_text(u'32768\t60999\n')
+    conf = proc / 'x.conf'
+    result = run_module(sysctls, dict(file=str(conf), values={'net.ipv4.ip_local_port_range': '20000\t60999'}),
+                        FakeHost())
+    assert result['sysctls'] == {'net.ipv4.ip_local_port_range': '20000 60999'}
+    assert 'net.ipv4.ip_local_port_range = 20000 60999\n' in conf.read_text()

@@ -264,3 +264,45 @@ def test_ip6tnl0_loads_ip6_tunnel_in_mode_any_and_goes_back(tmp_path):
     assert gone['commands'] == ['/usr/sbin/ip addr del 2001:db8::1/128 dev ip6tnl0',
                                 '/usr/sbin/ip -6 tunnel change ip6tnl0 mode ip6ip6',
                                 '/usr/sbin/ip link set dev ip6tnl0 down']
+
+
+@pytest.mark.parametrize('args, field', [
+    (dict(address='2001:db8::1%lo\nExecStartPre=sh -c id'), 'address'),
+    (dict(address='2001:db8::1%lo\n[Service]\nUser=root'), 'address'),
+    (dict(address='10.0.0.1', label='lo:\nExecStart=x'), 'label'),
+])
+def test_no_option_can_write_a_line_into_the_boot_unit(tmp_path, args, field):
+    """Issue 29: a zone id (or a label) with a newline went verbatim into the
+    unit, which was written and enabled before ip refused the address."""
+    h = host()
+    with pytest.raises(AnsibleFail) as err:
+        run_module(vip_address, dict(args, persist=True, unit_dir=str(tmp_path)), h)
+    assert err.value.args[0]['field'] == field and err.value.args[0]['msg'].startswith(field + ': ')
+    assert h.calls == [] and os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize('address, unit', [('2001:DB8:0::0:1', 'lvs-vip-2001_db8__1.service'),
+                                           ('[2001:db8::1]/128', 'lvs-vip-2001_db8__1.service')])
+def test_one_vip_one_spelling(tmp_path, address, unit):
+    result = run_module(vip_address, dict(address=address, persist=True, unit_dir=str(tmp_path)), host())
+    assert result['address'] == '2001:db8::1/128' and os.listdir(str(tmp_path / 'multi-user.target.wants')) == [unit]
+    assert 'addr replace 2001:db8::1/128 dev lo' in (tmp_path / unit).read_text()
+
+
+@pytest.mark.parametrize('args, field, text', [
+    (dict(address='::ffff:10.0.0.1'), 'address', 'IPv4-mapped'),
+    (dict(address='fe80::1'), 'address', 'link-local'),
+    (dict(address='10.0.0.1/032'), 'address', None),
+    (dict(address='10.0.0.1/\u0663\u0662'), 'address', 'bad prefix length'),
+    (dict(address=' 10.0.0.1'), 'address', None),
+    (dict(address='10.0.0.1', interface='lo:1'), 'interface', None),
+    (dict(address='10.0.0.1', interface='-lo'), 'interface', None),
+    (dict(address='10.0.0.1', label='lo:a b'), 'label', None),
+    (dict(address='10.0.0.1', label='lo:'), 'label', None),
+])
+def test_what_ip_or_the_kernel_refuses_is_refused_first(tmp_path, args, field, text):
+    h = host()
+    with pytest.raises(AnsibleFail) as err:
+        run_module(vip_address, dict(args, persist=True, unit_dir=str(tmp_path)), h)
+    assert err.value.args[0]['field'] == field and (text or '') in err.value.args[0]['msg']
+    assert h.calls == [] and os.listdir(str(tmp_path)) == []
