@@ -36,6 +36,19 @@ def test_argv_and_units():
     assert not iph.legacy_unit_re('10.0.0.1').match('lvs-vip-lo-10.0.0.10-32.service')
 
 
+def test_a_unit_of_valid_options_is_what_hosts_have_already():
+    """Byte for byte what 0.3 wrote: units on hosts are not rewritten by the checks."""
+    assert iph.unit_text('/usr/sbin/ip', '/usr/sbin/modprobe', 'br-lan', 'dummy', '10.0.0.1', 24, 'br-lan:v1',
+                         bind_device=True) == (
+        '# Managed by lvs.cluster.vip_address; local changes will be overwritten.\n[Unit]\n'
+        'Description=LVS VIP 10.0.0.1/24 on br-lan\nWants=network-pre.target\nAfter=network-pre.target\n'
+        'Before=network.target\nBindsTo=sys-subsystem-net-devices-br\\x2dlan.device\n'
+        'After=sys-subsystem-net-devices-br\\x2dlan.device\n\n[Service]\nType=oneshot\nRemainAfterExit=yes\n'
+        'ExecStart=-/usr/sbin/ip link add br-lan type dummy\nExecStart=/usr/sbin/ip link set dev br-lan up\n'
+        'ExecStart=/usr/sbin/ip addr replace 10.0.0.1/24 dev br-lan label br-lan:v1\n'
+        'ExecStop=-/usr/sbin/ip addr del 10.0.0.1/24 dev br-lan\n\n[Install]\nWantedBy=multi-user.target\n')
+
+
 def test_a_vip_unit_waits_for_its_device_and_goes_with_it():
     text = iph.unit_text('/sbin/ip', '/sbin/modprobe', 'bond0.100', 'existing', '10.0.0.1', 32, bind_device=True)
     assert 'BindsTo=sys-subsystem-net-devices-bond0.100.device\n' in text
