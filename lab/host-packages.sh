@@ -11,6 +11,8 @@ specs=(
     # the static checks: ansible-test sanity runs shellcheck (and only warns
     # when it is missing); the README install test clones with git
     "shellcheck 0.8 1"
+    # the unit tests judge the VIP boot units with systemd-analyze verify
+    "systemd 247 300"
     "git 1:2.30 1:3"
     # the images
     "mmdebstrap 1.3 2"

@@ -34,6 +34,7 @@ options:
     description:
       - Interfaces to set besides C(all), for example the one carrying the VIP (C(lo)).
       - Each must exist in C(/sys/class/net); C(tunl0) and C(ip6tnl0) are also accepted in V(tun) mode.
+        A name is at most 15 characters, ASCII letters, digits, V(_) and V(-), with single dots between them.
     type: list
     elements: str
     default: []
@@ -69,7 +70,9 @@ options:
     type: bool
     default: true
   persist_file:
-    description: Managed sysctl file.
+    description:
+      - Managed sysctl file, named C(*.conf). An existing file must be a regular file of C(key = value)
+        lines and comments; anything else is refused, its content neither shown nor rewritten.
     type: path
     default: /etc/sysctl.d/90-lvs-cluster.conf
 seealso:

@@ -24,13 +24,20 @@ options:
     description:
       - Keys in dotted form (V(net.ipv4.ip_forward)) and their values. A per-interface key of an
         interface with a dot in its name takes a slash (V(net.ipv4.conf.eth0/100.rp_filter)).
+      - A key is parts of ASCII letters, digits, V(_) and V(-) (a V(/) only between them), at most 255
+        characters, and must name a file under C(/proc/sys) (not through a symbolic link). A value is a
+        number or words of letters, digits and V(_.:,/+-), separated by spaces or tabs
+        (V(32768 60999)), at most 1024 characters. Anything else is refused before anything is read.
       - Every key must exist in C(/proc/sys), or come with a kernel module; a missing key under
         V(net.ipv4.vs.) loads C(ip_vs) with C(modprobe) first (in check mode, the load and the key's
         new value are predicted and nothing is loaded).
     type: dict
     default: {}
   file:
-    description: The sysctl.d file this module owns for these keys.
+    description:
+      - The sysctl.d file this module owns for these keys, named C(*.conf).
+      - An existing file must be a regular file of C(key = value) lines and comments; anything else is
+        refused, its content neither shown nor rewritten.
     type: path
     required: true
   state:

@@ -24,13 +24,19 @@ description:
     O(unit_dir) and enabled by a symlink in C(multi-user.target.wants), as C(systemctl enable) does, so
     no running systemd is needed (works in containers); C(systemctl daemon-reload) follows where systemd
     manages O(unit_dir). Its C(ExecStart) lines are plain C(ip)/C(modprobe) argv lists; no shell or
-    Python runs at boot. Its C(ExecStop) records where the address is, so a VIP moved to another
-    interface or prefix rewrites its one unit and leaves the old place.
+    Python runs at boot. Every value in it is checked against an allow list first (no specifier, variable,
+    quote, escape or line break reaches it), and every option before anything is read or written. Its
+    C(ExecStop) records where the address is, so a VIP moved to another interface or prefix rewrites its
+    one unit and leaves the old place.
 author: lvs.cluster contributors (!UNKNOWN)
 options:
   address:
     description:
-      - IPv4 or IPv6 address, optionally with a prefix length (V(10.0.0.1/32)).
+      - IPv4 or IPv6 address, optionally with a prefix length (V(10.0.0.1/32)), used in its canonical
+        form (unit name and text, comparisons).
+      - Refused, before anything is read or written, with a zone id (V(fe80::1%eth0)), whitespace, or as
+        a special-purpose address (IPv4-mapped or -compatible IPv6, IPv6 link-local, unspecified,
+        multicast, broadcast).
     type: str
     required: true
   prefix:
@@ -39,7 +45,9 @@ options:
         (a host route, the usual choice for a VIP on C(lo) or a dummy).
     type: int
   interface:
-    description: Interface that carries the address.
+    description:
+      - Interface that carries the address. At most 15 characters, ASCII letters, digits, V(_) and V(-),
+        with single dots between them (V(eth0.100)); it must exist unless O(interface_type) creates it.
     type: str
     default: lo
   interface_type:
@@ -56,7 +64,7 @@ options:
   label:
     description:
       - IPv4 address label, which must be O(interface) or start with O(interface) followed by a
-        colon (V(lo:vip1)), at most 15 characters.
+        colon and letters, digits or V(_.:-) (V(lo:vip1)), at most 15 characters.
     type: str
   state:
     description: Whether the address is present.
