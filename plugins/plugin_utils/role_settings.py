@@ -22,16 +22,19 @@ import yaml
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ip_helpers as iph
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
+from ansible_collections.lvs.cluster.plugins.module_utils import sysctl_helpers as sh
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
 
 ROLES = ('director', 'realserver_dr', 'realserver_tun', 'realserver_nat')
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-IFNAME = s.Pattern(r'(?!\.\.?$)[A-Za-z0-9_.:-]{1,15}', 'an interface name (up to 15 letters, digits and C(_.:-))')
+IFNAME = s.Pattern(r'(?=.{1,%d}$)%s' % (iph.IFNAMSIZ - 1, iph._IFNAME_RE.pattern),
+                   'an interface name (up to 15 letters, digits, C(_) and C(-), dots between them)')
 PATH = s.Pattern(r'(/(?!\.\.?(/|$))[A-Za-z0-9_.@+-]{1,255}){1,32}',
                  'an absolute path of letters, digits and C(_.@+-), without C(.) or C(..) parts')
 PACKAGE = s.Pattern(r'[a-z0-9][a-z0-9+.-]{1,99}', 'a package name (Debian policy)')
@@ -67,8 +70,6 @@ GRAMMAR = [
     (r'.+_interface_type|director_purge|director_ipvs_backend|director_engine', 'choices'),
 ]
 SECRETS = frozenset(['director_vrrp_auth_pass'])
-_SYSCTL_KEY = re.compile(r'[A-Za-z0-9_-]{1,64}([./][A-Za-z0-9_:@-]{1,64}){1,15}')
-_SYSCTL_VALUE = re.compile(r'-?[0-9A-Za-z_.:/-]{1,64}([ \t]-?[0-9A-Za-z_.:/-]{1,64}){0,7}')
 
 _SPECS = {}
 
@@ -90,6 +91,11 @@ def grammar(name):
         if re.fullmatch(pattern, name):
             return what
     return FREE if specs()[name].get('type', 'str') not in ('str', 'path', 'list') else 'typed'
+
+
+def _cut(text, size=60):
+    text = str(text)
+    return text if len(text) <= size else text[:size - 3] + '...'
 
 
 def _shown(name, value):
@@ -129,13 +135,14 @@ def check(name, value):
         _fail(name, exc.message if name not in SECRETS else 'must be text')
     what = grammar(name)
     if what == 'sysctls':
+        out = {}
         for key, item in value.items():
-            if not _SYSCTL_KEY.fullmatch(str(key)):
-                _fail('%s[%s]' % (name, v._shown(key)), 'is not a sysctl key (net.ipv4.ip_forward)')
-            if isinstance(item, bool) or not _SYSCTL_VALUE.fullmatch(str(item)):
-                _fail('%s[%s]' % (name, key), '%s is not a sysctl value (numbers or words, spaces between)'
-                      % v._shown(item))
-        return value
+            try:
+                sh.check_key(key, '%s[%s]' % (name, _cut(key)))
+                out[key] = sh.check_value(key, item, name)
+            except sh.SysctlError as exc:
+                _fail(exc.field, str(exc)[len(exc.field) + 2:])
+        return out
     if what == 'health_check':
         ka.health_check([(name, value)], 'tcp', 1, name)
         ka._check_texts(value, name)
