@@ -14,7 +14,7 @@ version_added: 0.1.0
 description:
   - Sets C(arp_ignore) and C(arp_announce) so a real server does not answer ARP for the VIP it
     carries on C(lo) or C(tunl0), and for V(tun) mode disables reverse-path filtering that would
-    drop decapsulated packets.
+    drop decapsulated packets, where they arrive (C(all) and the tunnel device) and nowhere else.
   - Values are written live to C(/proc/sys/net/ipv4/conf/<interface>/<key>) for C(all) and every
     listed interface, and (with O(persist=true)) to one managed file under C(/etc/sysctl.d/).
   - The kernel uses the maximum of C(all) and the interface value for C(arp_ignore),
@@ -24,9 +24,12 @@ options:
   mode:
     description:
       - V(dr) for direct routing real servers, V(tun) for tunnelling real servers.
-      - In V(tun) mode C(rp_filter) defaults to V(0) and is also set on C(tunl0) (the C(ipip)
-        module is loaded when C(tunl0) is missing), unless O(interfaces) lists C(tunl0) or C(ip6tnl0)
-        (IPv4 in IPv6; the C(ip6_tunnel) module is loaded when it is missing).
+      - In V(tun) mode C(rp_filter) defaults to V(0) and is set on C(all) and the tunnel devices only,
+        where the decapsulated packets arrive (the kernel checks a packet against the higher of C(all) and
+        the device it arrives on), that is C(tunl0) (the C(ipip) module is loaded when C(tunl0) is missing), unless
+        O(interfaces) lists C(tunl0) or C(ip6tnl0) (IPv4 in IPv6; the C(ip6_tunnel) module is loaded when
+        it is missing). The other interfaces listed, the NIC among them, get the ARP settings and keep
+        their own C(rp_filter).
     type: str
     choices: [dr, tun]
     required: true
@@ -48,8 +51,8 @@ options:
     default: 2
   rp_filter:
     description:
-      - C(rp_filter) value, 0 to 2. In V(tun) mode the default is V(0); in V(dr) mode it is only
-        set when given.
+      - C(rp_filter) value, 0 to 2. In V(tun) mode the default is V(0), set on C(all) and the tunnel
+        devices; in V(dr) mode it is only set when given, on C(all) and every interface listed.
     type: int
   proxy_arp:
     description: C(proxy_arp) value, 0 or 1. Only set when given.
@@ -164,8 +167,9 @@ def desired_values(params):
         if rp_filter is None and tun:
             rp_filter = 0
         if rp_filter is not None:
+            # tun: only where the decapsulated packets arrive; the kernel takes max(all, device)
             tunnels = [i for i in ifaces if i in TUNNEL_MODULE]
-            targets = ifaces + (['tunl0'] if tun and not tunnels else [])
+            targets = ['all'] + (tunnels or ['tunl0']) if tun else ifaces
             values += [(sh.conf_key(i, 'rp_filter'), str(rp_filter)) for i in targets]
         if params['proxy_arp'] is not None:
             values += [(sh.conf_key(i, 'proxy_arp'), str(params['proxy_arp'])) for i in ifaces]

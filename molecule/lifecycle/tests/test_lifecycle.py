@@ -111,7 +111,9 @@ def dr_server(vips):
 
 def tun_server(vips):
     arp = {f"net.ipv4.conf.{i}.{k}": v for i in ("all", "eth0", "tunl0")
-           for k, v in (("arp_ignore", 1), ("arp_announce", 2), ("rp_filter", 0))}
+           for k, v in (("arp_ignore", 1), ("arp_announce", 2))}
+    # rp_filter only where the decapsulated packets arrive: eth0 keeps its own
+    arp.update({f"net.ipv4.conf.{i}.rp_filter": 0 for i in ("all", "tunl0")})
     return ([f"addr tunl0 {vip}/32" for vip in vips] + sum((unit(vip) for vip in vips), [])
             + ["link tunl0 ipip up", "file /etc/modules-load.d/lvs-realserver-tun.conf",
                "setting /etc/modules-load.d/lvs-realserver-tun.conf ipip"]

@@ -38,8 +38,10 @@ def test_real_servers_tunl0_vip_and_sysctls():
         rs = host(name)
         assert f"inet {VIP}/32" in rs.check_output("ip -o -4 addr show dev tunl0")
         assert "UP" in rs.check_output("ip -o link show dev tunl0")
-        for iface in ("all", "tunl0", "eth0"):
+        for iface in ("all", "tunl0"):
             assert sysctl(name, f"net.ipv4.conf.{iface}.rp_filter") == "0"
+        # only where the decapsulated packets arrive: the NIC keeps its own
+        assert "eth0.rp_filter" not in rs.file("/etc/sysctl.d/90-lvs-realserver-tun.conf").content_string
         assert sysctl(name, "net.ipv4.conf.all.arp_ignore") == "1"
         assert sysctl(name, "net.ipv4.conf.all.arp_announce") == "2"
         assert rs.file("/etc/modules-load.d/lvs-realserver-tun.conf").content_string == "ip6_tunnel\nipip\n"

@@ -79,9 +79,28 @@ def test_tun_mode_sets_rp_filter_and_loads_ipip(proc, monkeypatch):
     host = _modprobing_host(proc)
     result = run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0'], persist=False), host)
     assert host.calls == [['/usr/sbin/modprobe', 'ipip']]
-    assert value(proc, 'tunl0', 'rp_filter') == '0'
-    assert value(proc, 'eth0', 'rp_filter') == '0' and value(proc, 'all', 'rp_filter') == '0'
+    assert value(proc, 'tunl0', 'rp_filter') == '0' and value(proc, 'all', 'rp_filter') == '0'
     assert 'net.ipv4.conf.tunl0.rp_filter' in result['sysctls']
+
+
+def test_tun_mode_leaves_the_nic_its_own_rp_filter(proc):
+    """The decapsulated packets arrive on tunl0: the kernel checks max(all, tunl0), never the NIC's."""
+    result = run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0'], persist=False), _modprobing_host(proc))
+    assert value(proc, 'eth0', 'rp_filter') == '2'
+    assert sorted(key for key in result['sysctls'] if key.endswith('.rp_filter')) == [
+        'net.ipv4.conf.all.rp_filter', 'net.ipv4.conf.tunl0.rp_filter']
+    assert value(proc, 'eth0', 'arp_ignore') == '1'  # the NIC still keeps quiet about the VIPs
+
+
+def test_tun_mode_gives_the_nic_back_the_rp_filter_an_older_run_relaxed(proc):
+    conf = proc / 'sysctl.d' / '90-lvs-realserver-tun.conf'
+    conf.parent.mkdir()
+    conf.write_text(u'# Managed by lvs.cluster.arp_sysctl (mode tun); local changes will be overwritten.\n'
+                    u'# Found before: net.ipv4.conf.eth0.rp_filter = 2\n'
+                    u'net.ipv4.conf.eth0.rp_filter = 0\n')
+    (proc / 'proc' / 'net' / 'ipv4' / 'conf' / 'eth0' / 'rp_filter').write_text(u'0\n')
+    run_module(arp_sysctl, dict(mode='tun', interfaces=['eth0'], persist_file=str(conf)), _modprobing_host(proc))
+    assert value(proc, 'eth0', 'rp_filter') == '2' and 'eth0.rp_filter' not in conf.read_text()
 
 
 def test_ipv4_in_ipv6_relaxes_ip6tnl0_only(proc, monkeypatch):
@@ -136,7 +155,7 @@ def test_absent_puts_back_what_the_first_run_found(proc):
     (proc / 'net' / 'tunl0').mkdir()
     args = dict(mode='tun', interfaces=['eth0'], arp_ignore=1, rp_filter=0, persist_file=str(conf))
     run_module(arp_sysctl, args, FakeHost())
-    assert value(proc, 'eth0', 'rp_filter') == '0' and value(proc, 'eth0', 'arp_ignore') == '1'
+    assert value(proc, 'eth0', 'rp_filter') == '2' and value(proc, 'eth0', 'arp_ignore') == '1'
     assert '# Found before: net.ipv4.conf.eth0.arp_ignore = 2\n' in conf.read_text()
     assert '# Found before: net.ipv4.conf.all.rp_filter = 2\n' in conf.read_text()
     # a second run keeps the first record, not its own values
