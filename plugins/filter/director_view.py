@@ -62,6 +62,15 @@ _value:
         services, each once.
       type: list
       elements: str
+    service_keys:
+      description:
+        - The keys of the services not marked V(absent), in the order listed, as
+          RV(lvs.cluster.ipvs_table#module:keys) will return them (C(-t 198.51.100.100:80), C(-f 7 -6)). The
+          director role records them before the table changes, so that a run killed midway leaves no service
+          it created unrecorded.
+      type: list
+      elements: str
+      version_added: 0.3.0
     keepalived_conf:
       description:
         - The C(virtual_server) blocks of C(keepalived.conf) for the services not marked V(absent), each after

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_validate as v
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived as ka
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_conf
 from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
+
+
+KEY_FIELDS = ('protocol', 'address', 'port', 'fwmark', 'family')
 
 
 def director_view(model, hostvars, health_check=None, field='lvs_virtual_services'):
@@ -23,7 +27,8 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
     one JSON text, for ipvs_table's services_json), empty (no service left but
     ones marked absent), nat_addresses (the NAT real servers of the services
     that stay), vips (their addresses, then the vips of their fwmark services,
-    each once) and fwmark_rules (fwmark_rules); with the keepalived engine's
+    each once), service_keys (their keys, as ipvs_table returns them in keys)
+    and fwmark_rules (fwmark_rules); with the keepalived engine's
     health_check defaults, keepalived_conf (keepalived.conf's virtual_server
     blocks). The table travels as text: the role stores this as a fact, and a
     worker pickles a fact back to the controller value by value (at 5,000 x 8,
@@ -44,6 +49,9 @@ def director_view(model, hostvars, health_check=None, field='lvs_virtual_service
         'nat_addresses': [rs['address'] for _svc, item in staying for rs in item['real_servers']
                           if rs['forwarding'] == 'nat'],
         'vips': vips,
+        # the Service key ipvs_table builds from the same fields (ipvs_model declares its spelling)
+        'service_keys': [v.build_service(dict((k, item.get(k)) for k in KEY_FIELDS if k in item)).key
+                         for _svc, item in staying],
         'fwmark_rules': dm.fwmark_rules(model, field),
     }
     if health_check is not None:

@@ -202,6 +202,7 @@ def test_director_view_is_the_separate_filters_in_one_call():
     # the absent service's NAT real server forwards nothing; each VIP once, fwmark vips after
     assert view['nat_addresses'] == ['203.0.113.11', '203.0.113.12']
     assert view['vips'] == ['198.51.100.100', '198.51.100.101', '198.51.100.102']
+    assert view['service_keys'] == ['-t 198.51.100.100:80', '-t 198.51.100.101:80', '-f 7']
     assert 'keepalived_conf' not in view
     plain = model[:2] + model[3:]  # keepalived checks a fwmark service's real servers on a stated port
     conf = parse(director.director_view(plain, HOSTVARS, {'delay_loop': 2})['keepalived_conf'])
@@ -223,6 +224,7 @@ def test_director_view_is_the_separate_filters_in_one_call():
 def test_director_view_of_no_service_left_is_empty(model):
     view = director.director_view(model, HOSTVARS)
     assert view['empty'] is True and view['vips'] == [] and view['nat_addresses'] == []
+    assert view['service_keys'] == []
     assert view['fwmark_rules'] == ''
 
 
