@@ -13,7 +13,7 @@ short_description: One lock per host that serialises the runs of the collection'
 version_added: 0.3.0
 description:
   - Takes, renews or releases a lock on the managed host, so that two playbook runs that converge
-    the same host do not interleave: the second waits until the first releases the lock, then reads
+    the same host do not interleave. The second waits until the first releases the lock, then reads
     the host as the first left it. The roles of this collection take it before they read any state
     of the host and release it at their end, also when they fail.
   - The lock is a lease, a file in O(lock_dir) naming its holder, the host's boot id and when it
@@ -21,15 +21,15 @@ description:
     over (a run killed midway holds it no longer than its lease). Changes happen under an exclusive
     C(flock) of O(lock_dir), and the file is replaced whole (written beside it, then renamed), so that a
     reader never sees a partial one.
-  - The same O(holder) takes the lock again without waiting and renews its lease (re-entrant): the
+  - The same O(holder) takes the lock again without waiting and renews its lease (re-entrant). The
     roles use one holder per playbook run, so a role run twice in a play never waits for itself.
   - The lock is bookkeeping of a run, gone at its end, so C(changed) is always V(false).
 author: lvs.cluster contributors (!UNKNOWN)
 options:
   holder:
     description:
-      - Who takes or releases the lock, for example an id made once per playbook run. Letters, digits and
-        C(. _ : @ + -), 1 to 128 characters, starting with a letter or digit.
+      - Who takes or releases the lock, for example an id made once per playbook run. Letters, digits,
+        C(.), C(_), C(:), C(@), C(+) and C(-), 1 to 128 characters, starting with a letter or digit.
     type: str
     required: true
   state:
