@@ -113,7 +113,7 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
-path:
+lock_file:
   description: The lock file.
   returned: always
   type: str
@@ -359,13 +359,13 @@ def take(folder, name, holder, lease, timeout, check_mode=False, sleep=time.slee
         taken, renewed, stale, blocking, after = try_take(folder, name, holder, lease, check_mode)
         waited = time.monotonic() - start
         if taken:
-            return dict(path=os.path.join(folder, name + '.lock'), holder=holder, renewed=renewed,
+            return dict(lock_file=os.path.join(folder, name + '.lock'), holder=holder, renewed=renewed,
                         waited=round(waited, 1), expires=after['expires'], taken_over=shown(stale),
                         released=False)
         if waited >= timeout:
             raise LockError('timeout', 'this host is held by another run of the roles: %s (%s); waited %d s. '
-                            'Once that run has ended, its lease ends by itself; to release the lock of a run '
-                            'known to be gone: lvs.cluster.run_lock state=absent force=true'
+                            'A run killed midway holds it until its lease ends; to free the lock of a run known '
+                            'to be gone now: lvs.cluster.run_lock state=absent force=true'
                             % (describe(blocking), os.path.join(folder, name + '.lock'), int(waited)), blocking)
         # jitter: waiters that poll in step would race for the lock in step too
         sleep(min(POLL * random.uniform(0.5, 1.0), max(timeout - waited, 0.01)))
@@ -373,7 +373,7 @@ def take(folder, name, holder, lease, timeout, check_mode=False, sleep=time.slee
 
 def release(folder, name, holder, force, check_mode):
     path = os.path.join(folder, name + '.lock')
-    result = dict(path=path, holder='', renewed=False, waited=0.0, expires='', taken_over={}, released=False)
+    result = dict(lock_file=path, holder='', renewed=False, waited=0.0, expires='', taken_over={}, released=False)
     if check_mode:
         lock = read_lock(path) if os.path.isdir(folder) else None
         refuse(lock, holder, force, path)

@@ -43,7 +43,7 @@ def test_take_writes_holder_boot_and_lease_and_changes_nothing_reported(lockdir)
     lock = held(lockdir)
     assert lock['holder'] == 'run-a' and lock['boot_id'] == '0b5e6f2a-boot-one'
     assert 59 < lock['lease_end'] - run_lock.since_boot() <= 60
-    assert result['expires'] == lock['expires'] and result['path'] == str(lockdir / 'roles.lock')
+    assert result['expires'] == lock['expires'] and result['lock_file'] == str(lockdir / 'roles.lock')
     assert sorted(os.listdir(str(lockdir))) == ['roles.lock']  # nothing half written left beside it
 
 
