@@ -247,8 +247,8 @@ def describe(lock):
     if 'corrupt' in lock:
         return 'a file that is no lock of this module (%r)' % lock['corrupt']
     user = ' (user %s)' % lock['user'] if lock.get('user') else ''
-    return 'run %s%s since %s, lease until %s' % (lock.get('holder'), user, lock.get('acquired', '?'),
-                                                 lock.get('expires', '?'))
+    return 'run %s%s since %s, lease until %s' % (
+        lock.get('holder'), user, lock.get('acquired', '?'), lock.get('expires', '?'))
 
 
 def shown(lock):
