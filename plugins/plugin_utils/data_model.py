@@ -85,8 +85,8 @@ def canonical_vips(values, field):
         try:
             address, family = sx.usable_ip(address)
         except (sx.ModelError, ValueError) as exc:
-            raise AnsibleFilterError('%s[%d]: %s' % (field, index, exc if text is not None else
-                                                      'must be an address, got %r' % (value,)))
+            why = exc if text is not None else 'must be an address, got %r' % (value,)
+            raise AnsibleFilterError('%s[%d]: %s' % (field, index, why))
         if slash:
             if not re.fullmatch(r'[0-9]{1,3}', prefix) or int(prefix) > (32 if family == 'ipv4' else 128):
                 raise AnsibleFilterError('%s[%d]: %r is not a prefix length of an %s address'

@@ -27,7 +27,6 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as s
 from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest, ipvs_service, ipvs_table
-from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 from ansible_collections.lvs.cluster.tests.unit.conftest import fake_kernel
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import AnsibleFail, FakeHost, run_module

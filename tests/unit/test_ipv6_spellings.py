@@ -15,7 +15,6 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_dest, ipvs_service, ipvs_table
-from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
 from ansible_collections.lvs.cluster.plugins.plugin_utils import model_check as mc
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import FakeHost, run_module
 

@@ -119,7 +119,7 @@ def _mark(**change):
 
 def _nested(depth):
     value = [dict(host="rs1")]
-    for _ in range(depth):
+    for _level in range(depth):
         value = [value]
     return value
 

@@ -85,7 +85,7 @@ def test_a_number_in_its_plain_spelling_is_handed_on_as_a_number():
 
 def test_deep_nesting_is_refused_naming_the_field():
     deep = []
-    for _ in range(5000):
+    for _level in range(5000):
         deep = [deep]
     message = refused([web(real_servers=deep)], 'lvs_virtual_services[0].real_servers' + '[0]' * 7)
     assert 'nested deeper than' in message

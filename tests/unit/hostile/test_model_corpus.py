@@ -26,8 +26,8 @@ F = 'lvs_virtual_services[0]'
 BASE = dict(name='web', address='198.51.100.100', port=80, forwarding='dr', scheduler='wrr',
             persistence_netmask='24', persistence_engine='sip', protocol='udp', health_check={'type': 'none'},
             real_servers=[dict(address='203.0.113.11', weight=2, forwarding='dr', health_check={'type': 'none'})])
-HTTP = dict(BASE, protocol='tcp', persistence_engine=None, health_check={'type': 'http', 'path': '/health',
-                                                                          'virtualhost': 'www.example.com'})
+HTTP = dict(BASE, protocol='tcp', persistence_engine=None,
+            health_check={'type': 'http', 'path': '/health', 'virtualhost': 'www.example.com'})
 FWMARK = dict(fwmark=7, vips=['198.51.100.100'], ports=[80], protocols=['tcp'], real_servers=[dict(host='rs1', forwarding='tun')])
 SORRY = dict(HTTP, sorry_server={'address': '198.51.100.9', 'port': 80})
 MISC = dict(HTTP, health_check={'type': 'misc', 'script': '/usr/local/bin/check web'})
@@ -178,8 +178,8 @@ def _refused(service, field):
 
 def _address_cases():
     mapped = ['::ffff:198.51.100.%d' % i for i in range(1, 41)] + ['::ffff:c633:64%02x' % i for i in range(1, 41)]
-    zoned = ['fe80::%x%%eth0' % i for i in range(1, 21)] + ['2001:db8::%x%%%s' % (i, z) for i, z in
-                                                           enumerate(['lo', '1', 'eth0\nX=1', '', '%', 'a b'] * 5)]
+    zones = enumerate(['lo', '1', 'eth0\nX=1', '', '%', 'a b'] * 5)
+    zoned = ['fe80::%x%%eth0' % i for i in range(1, 21)] + ['2001:db8::%x%%%s' % (i, z) for i, z in zones]
     special = ['0.0.0.0', '::', '224.0.0.%d' % 1, 'ff02::1', '255.255.255.255', '::198.51.100.1', 'fe80::1']
     words = ['localhost', 'web.example.com', '198.51.100', '198.51.100.256', '1.2.3.4.5', '2001:db8:::1', '::ffff::1']
     for index, address in enumerate(mapped + zoned + special + words):
@@ -219,7 +219,7 @@ def test_one_service_under_two_spellings_is_refused_as_a_duplicate():
 @pytest.mark.parametrize('where', ['real_servers', 'health_check', 'name'])
 def test_deep_nesting_is_refused_naming_the_field(depth, where):
     deep = 'x'
-    for _ in range(depth):
+    for _level in range(depth):
         deep = [deep]
     with pytest.raises(AnsibleFilterError, match='nested deeper than'):
         mc.check_model([dict(BASE, **{where: deep})])
