@@ -15,7 +15,9 @@ description:
     (priority C(mangle), before IPVS sees the packets) setting the mark of each fwmark service on
     its traffic, or an empty string when no service lists any traffic.
   - A fwmark service lists its traffic with C(ports) (to its C(vips), over C(protocols), default
-    V([tcp])) or with C(match), an nftables match of the user's. Services marked V(absent) mark nothing.
+    V([tcp])) or with C(match), nftables matches of the user's from an allow list (addresses, ports,
+    protocols, input interfaces, anonymous sets of them; no statement, verdict or map), written back
+    canonically (docs/fwmark.md). Services marked V(absent) mark nothing.
   - The file declares, deletes and defines the table again, so that C(nft -f) replaces it in one
     transaction and never touches another table.
 extends_documentation_fragment:
