@@ -47,13 +47,13 @@ def keepalived_test(text, files=(), interfaces=('eth0',)):
     Run in a network namespace of its own holding the interfaces named (as
     bridges: keepalived refuses VRRP on lo), so that the host's own interfaces
     do not matter; files [(name, text)] are written next to the text first, and
-    @DIR@ in the texts stands for their folder.
+    /TESTDIR in the texts stands for their folder.
     """
     keepalived, ip = _tool('keepalived'), _tool('ip')
     with tempfile.TemporaryDirectory() as folder:
         for name, content in list(files) + [('keepalived.conf', text)]:
             with open(os.path.join(folder, name), 'w') as handle:
-                handle.write(content.replace('@DIR@', folder))
+                handle.write(content.replace('/TESTDIR', folder))
         script = ''.join('"$1" link add %s type bridge && ' % name for name in interfaces)
         done = subprocess.run(_in_netns(['sh', '-c', script + '"$0" --config-test -f "$2"', keepalived, ip,
                                          os.path.join(folder, 'keepalived.conf')]),

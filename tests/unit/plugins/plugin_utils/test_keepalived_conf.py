@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+import pytest
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived import keepalived_services
 from ansible_collections.lvs.cluster.plugins.plugin_utils.keepalived_conf import virtual_servers
+from ansible_collections.lvs.cluster.tests.unit.format_tools import keepalived_test
 from ansible_collections.lvs.cluster.tests.unit.keepalived_text import blocks, checks, parse, settings
 
 HOSTVARS = {'rs1': {'lvs_address': '198.51.100.11'}}
@@ -160,3 +164,28 @@ def test_the_rendered_text_means_the_model():
 
 def test_no_service_renders_nothing():
     assert virtual_servers([]) == ''
+
+
+HEADER = 'global_defs {\n    router_id test\n    enable_script_security\n    script_user root\n}\n'
+
+
+def test_keepalived_s_own_config_test_accepts_the_rendered_text():
+    assert keepalived_test(HEADER + virtual_servers(keepalived_services(MODEL, HOSTVARS, DEFAULTS))) == (0, '')
+
+
+@pytest.mark.parametrize('name', [
+    'web\ninclude /tmp/evil.conf', 'web\n}\nvirtual_server 192.0.2.99 80 {\n}',
+    'web\nvrrp_instance X {\n    notify_master "/bin/sh -c id"\n}', 'web\\', 'web\r\ninclude /tmp/evil.conf',
+    'x' * 1100 + ' include /tmp/evil.conf'])
+def test_a_service_name_never_breaks_out_of_its_comment(name):
+    """Issue 29: a newline in a name started a new virtual_server, an include or a notify_master script."""
+    model = [dict(MODEL[0], name=name)]
+    try:
+        text = virtual_servers(keepalived_services(model, HOSTVARS, DEFAULTS))
+    except AnsibleFilterError as exc:  # or the model's gate refuses it
+        assert str(exc).startswith('lvs_virtual_services[0].name: '), str(exc)
+        return
+    rendered = parse(text)
+    assert [word for word, _args, _block in rendered] == ['virtual_server']
+    assert list(blocks(rendered, 'virtual_server')) == [('198.51.100.100', '80')]
+    assert keepalived_test(HEADER + text) == (0, '')
