@@ -26,6 +26,13 @@ specs=(
     "libelf-dev 0.180 1"
     "kmod 28 40"
     "xz-utils 5.2 6"
+    # the unit tests' judges of what the collection renders: keepalived
+    # --config-test and nft, run in a network namespace of their own (unshare,
+    # and ip for the interfaces keepalived's VRRP needs there)
+    "keepalived 1:2.2.7 1:3"
+    "nftables 1.0.6 2"
+    "iproute2 6.1 7"
+    "util-linux 2.38 3"
     "$@"
 )
 
