@@ -13,6 +13,7 @@ text; VRRP and global settings are rendered by keepalived_vrrp.
 
 from __future__ import annotations
 
+import math
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -79,8 +80,7 @@ def status_codes(value, where):
 
 def number(value, where):
     """An int, or a float with no more digits than it needs; never a bool or a string."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (
-            float('inf'), float('-inf')):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         _fail(where, 'must be a number, got %r' % (value,))
     return str(int(value)) if value == int(value) else repr(value)
 
@@ -132,8 +132,8 @@ def _check(check, out, where):
 
 def _real_server(rs, out, where):
     where = '%s, real_server %s' % (where, rs.get('address'))
-    out.append('    real_server %s%s {' % (address(rs['address'], where),
-                                         ' ' + number(rs['port'], where + ' port') if rs['port'] else ''))
+    port = ' ' + number(rs['port'], where + ' port') if rs['port'] else ''
+    out.append('    real_server %s%s {' % (address(rs['address'], where), port))
     method = str(rs['method']).split(' ')
     out.append('        lvs_method %s' % ' '.join([choice(method[0], METHODS, where + ' lvs_method')]
                                                   + [word(part, where + ' lvs_method') for part in method[1:]]))
@@ -153,9 +153,8 @@ def _virtual_server(index, vs, out):
     if fwmark:
         out.append('virtual_server fwmark %s {' % number(vs['fwmark'], where + ' fwmark'))
     else:
-        port = vs.get('port') or 0
-        out.append('virtual_server %s%s {' % (address(vs['address'], where),
-                                             ' ' + number(port, where + ' port') if port else ''))
+        port = ' ' + number(vs['port'], where + ' port') if vs.get('port') else ''
+        out.append('virtual_server %s%s {' % (address(vs['address'], where), port))
     out.append('    lvs_sched %s' % choice(vs.get('scheduler') or sx.DEFAULT_SCHEDULER, sx.SCHEDULERS, where + ' lvs_sched'))
     out.extend('    %s' % choice(flag, tuple(sx.SCHED_FLAG_BITS), where + ' scheduler flag')
                for flag in vs.get('scheduler_flags') or [])

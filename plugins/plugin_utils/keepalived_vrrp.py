@@ -154,8 +154,9 @@ def vrrp_settings(values):
     if not isinstance(password, str) or (password and not (
             AUTH_PASS.fullmatch(password) and not any(c in kc.SPECIAL for c in password))):
         _fail('director_vrrp_auth_pass', 'must be 1 to 8 printable ASCII characters without space or %s '
-              '(keepalived uses 8), or empty for none; got a %s of %d characters (not shown)'
-              % (' '.join(kc.SPECIAL), type(password).__name__, len(password) if isinstance(password, str) else 0))
+              '(keepalived uses 8), or empty for none; got %s (not shown)'
+              % (' '.join(kc.SPECIAL), '%d characters' % len(password) if isinstance(password, str)
+                 else 'no string'))
     if password and out['version'] != 2:
         _fail('director_vrrp_auth_pass', 'needs director_vrrp_version 2 (VRRPv3 has no authentication)')
     out['auth'] = bool(password)
@@ -241,4 +242,3 @@ def conf(s):
                   '    virtual_ipaddress_excluded {'] + ['        %s' % line for line in s['excluded']] + ['    }']
     lines.append('}')
     return ''.join(line + '\n' for line in lines)
-

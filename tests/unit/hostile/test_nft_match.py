@@ -73,9 +73,9 @@ _VALID = ['ip daddr 198.51.100.104', 'ip saddr { 10.0.0.0/8, 192.0.2.1 }', 'tcp 
 def test_generated_matches_are_refused_or_load_as_written_with_nothing_but_matches():
     rng = random.Random(29)
     cases = []
-    for _ in range(300):  # random sequences of pieces: mostly refused
-        cases.append(' '.join(rng.choice(_PIECES) for _ in range(rng.randint(1, 8))))
-    for _ in range(300):  # valid clauses, some with a hostile piece spliced in
+    for _count in range(300):  # random sequences of pieces: mostly refused
+        cases.append(' '.join(rng.choice(_PIECES) for _piece in range(rng.randint(1, 8))))
+    for _count in range(300):  # valid clauses, some with a hostile piece spliced in
         clauses = rng.sample(_VALID, rng.randint(1, 3))
         if rng.random() < 0.5:
             clauses.insert(rng.randint(0, len(clauses)), rng.choice(_PIECES + STATEMENTS))

@@ -116,7 +116,7 @@ def test_the_first_director_starts_as_master_unless_it_waits(index, preempt, del
     (dict(director_vrrp_advert_int='1\n'), r'^director_vrrp_advert_int: '),
     (dict(director_vrrp_preempt='yes please'), r'^director_vrrp_preempt: must be true or false'),
     (dict(director_vrrp_preempt_delay=-1), r'^director_vrrp_preempt_delay: '),
-    (dict(director_vrrp_auth_pass='ninechars'), r'^director_vrrp_auth_pass: .*got a str of 9 characters'),
+    (dict(director_vrrp_auth_pass='ninechars'), r'^director_vrrp_auth_pass: .*got 9 characters \(not shown\)'),
     (dict(director_vrrp_auth_pass='a\nb'), r'^director_vrrp_auth_pass: '),
     (dict(director_vrrp_auth_pass='a}b'), r'^director_vrrp_auth_pass: '),
     (dict(director_vrrp_auth_pass='abc'), r'^director_vrrp_auth_pass: needs director_vrrp_version 2'),
@@ -190,3 +190,12 @@ def test_only_a_task_without_diff_or_output_writes_the_password_to_a_file_only_r
     with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as handle:
         spec = yaml.safe_load(handle)['argument_specs']['main']['options']
     assert spec['director_vrrp_auth_pass']['no_log'] is True
+
+
+def test_a_keepalived_conf_holding_a_password_is_replaced_without_a_diff():
+    """An older release wrote the password into keepalived.conf: the diff's before side would show it."""
+    tasks = [task for task in _tasks('keepalived.yml') if 'ansible.builtin.template' in task]
+    assert sorted((task.get('diff', True), task['when']) for task in tasks) == [
+        (False, '__director_conf_password.rc == 0'), (True, '__director_conf_password.rc != 0')]
+    grep = [task for task in _tasks('keepalived.yml') if task.get('register') == '__director_conf_password'][0]
+    assert grep['ansible.builtin.command']['argv'][:2] == ['grep', '-q']  # says whether, never what
