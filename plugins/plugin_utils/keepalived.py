@@ -23,6 +23,7 @@ from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_schema as 
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_syntax as sx
 from ansible_collections.lvs.cluster.plugins.module_utils import model_schema as ms
 from ansible_collections.lvs.cluster.plugins.plugin_utils import data_model as dm
+from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_conf as kc
 
 CHECKERS = {'http': 'HTTP_GET', 'https': 'SSL_GET', 'tcp': 'TCP_CHECK', 'misc': 'MISC_CHECK', 'none': None}
 TIMERS = ('delay_loop', 'connect_timeout', 'delay_before_retry', 'warmup')
@@ -31,13 +32,7 @@ CHECK_KEYS = frozenset(('type', 'port', 'path', 'status_code', 'digest', 'virtua
 SORRY_KEYS = frozenset(('host', 'address', 'port', 'forwarding'))
 METHODS = {'nat': 'NAT', 'dr': 'DR', 'tun': 'TUN'}
 QUORUM_MAX = 65535 * 1000  # weights of a thousand real servers
-_STATUS = re.compile(r'[1-5][0-9]{2}(-[1-5][0-9]{2})?')
 _DIGEST = re.compile(r'[0-9a-fA-F]{32}')
-# one keepalived.conf word: printable ASCII without space, quote, brace, backslash, comment start (# !)
-# or $ (keepalived expands $NAME)
-_TOKEN = re.compile(r'[\x25-\x5b\x5d-\x7a\x7c\x7e]{1,1024}')
-# keepalived reads misc_path as one quoted string: printable ASCII, no quote or backslash
-_SCRIPT = re.compile(r'[ !#-\[\]-~]*[!#-\[\]-~][ !#-\[\]-~]*')
 
 
 def _fail(field, message):
@@ -72,9 +67,12 @@ def _bool(value, field):
 
 
 def _token(value, field, what):
-    if not isinstance(value, str) or not _TOKEN.fullmatch(value):
-        _fail(field, 'must be %s without spaces, quotes, braces, # or !, got %r' % (what, value))
-    return value
+    """One keepalived.conf word (keepalived_conf's grammar), named as the user wrote it."""
+    try:
+        return kc.word(value, field)
+    except AnsibleFilterError:
+        _fail(field, 'must be %s without spaces: one word of printable ASCII without quotes, braces, backslashes, '
+              '#, ! or $, got %r' % (what, value))
 
 
 def _status_codes(value, field):
@@ -82,7 +80,7 @@ def _status_codes(value, field):
     if not codes:
         _fail(field, 'must list at least one status code')
     for code in codes:
-        if not _STATUS.fullmatch(str(code)):
+        if not kc.STATUS.fullmatch(str(code)):
             _fail(field, '%r is not a status code (200) or range (200-299)' % (code,))
     return ' '.join(str(code) for code in codes)
 
@@ -208,9 +206,12 @@ def _check_texts(layer, field):
 
 
 def _script(value, field):
-    if not isinstance(value, str) or not _SCRIPT.fullmatch(value):
-        _fail(field, 'a misc check needs the script to run (a command line of printable characters without '
-              'double quotes, backslashes or control characters), got %r' % (value,))
+    """A command line keepalived.conf holds quoted (keepalived_conf's grammar), named as the user wrote it."""
+    try:
+        kc.quoted(value, field)
+    except AnsibleFilterError:
+        _fail(field, 'a misc check needs the script to run: a command line of printable ASCII without double '
+              'quotes, backslashes or $, single quotes in pairs, got %r' % (value,))
     return value
 
 
