@@ -162,7 +162,7 @@ class IPVSRunner(object):
     def _netlink_read(self):
         try:
             return self._netlink.read()
-        except (OSError, nl.NetlinkError) as exc:
+        except (OSError, nl.NetlinkError, sx.ModelError) as exc:
             self.module.fail_json(msg='cannot read the IPVS table over netlink: %s' % exc)
 
     def list_table(self):
@@ -190,51 +190,67 @@ class IPVSRunner(object):
             self.module.fail_json(msg='cannot parse ipvsadm output: %s' % exc)
 
     # ------------------------------------------------------------ writes
-    def apply(self, ops, current=None):
-        """Feed all ops to one `ipvsadm -R`, or to netlink in batches.
+    def apply(self, ops):
+        """Feed all ops to one `ipvsadm -R`, or to netlink in batches. Returns an Outcome, never fails.
 
-        ipvsadm -R goes on after a line the kernel refuses and reports only
-        the last line's status in its exit code, so stderr counts too. The
-        other lines stay applied: with `current`, a failure reads the table
-        again and says what changed, so the failure does not claim no change.
+        Over netlink the kernel answers each refused request: what was applied
+        is exact, and no batch goes after a refusal. `ipvsadm -R` goes on
+        after a line the kernel refuses, printing one message per refused
+        line, and reports only the last line's status in its exit code (so
+        stderr counts too); only its own parse error ends the batch. What it
+        applied is then read back from the table.
         """
         if not ops:
-            return
+            return Outcome([])
         if self.netlink:
             try:
-                refused = self._netlink.apply(ops)
+                sent, refused = self._netlink.apply(ops)
             except (OSError, nl.NetlinkError) as exc:
-                refused = [(None, exc)]
-            if not refused:
-                return
-            result = dict(commands=[op.line() for op in ops], changed=False,
-                          refused=['%s' % exc for _op, exc in refused])
-            msg = 'the kernel refused %d of %d requests over netlink: %s' % (
-                len(refused), len(ops), '; '.join(result['refused'][:5]))
-        else:
-            rc, out, err = self.run(['-R'], data=df.restore_script(ops), fail=False)
-            if rc == 0 and not _real_errors(err):
-                return
-            result = dict(rc=rc, stdout=out, stderr=err, commands=[op.line() for op in ops], changed=False)
-            msg = 'ipvsadm -R failed (rc=%d): %s' % (rc, err.strip())
-        if current is not None:
-            after = self.read_table()
-            result['changed'] = after != current
-            result['applied'] = [line for line in df.render_table(after)
-                                 if line not in df.render_table(current)]
-            if result['changed']:
-                msg += '; the kernel applied the batch\'s other rules (see applied)'
-        self.module.fail_json(msg=msg, **result)
+                return self._read_back(ops, ['netlink: %s' % exc])
+            bad = dict(refused)
+            return Outcome([op for index, op in enumerate(ops[:sent]) if index not in bad],
+                           refused=['%s' % exc for _index, exc in refused], unsent=ops[sent:])
+        rc, _out, err = self.run(['-R'], data=df.restore_script(ops), fail=False)
+        errors = _real_errors(err)
+        if rc == 0 and not errors:
+            return Outcome(list(ops))
+        return self._read_back(ops, errors or ['ipvsadm -R failed (rc=%d)' % rc])
 
-    def apply_and_verify(self, current, ops, keys):
-        """Apply ops, re-read, and fail unless `keys` match the prediction."""
-        predicted = df.apply_ops(current, ops)
-        self.apply(ops, current)
+    def _read_back(self, ops, errors):
+        """The Outcome of a batch whose refusals are known only as messages in order: the table tells
+        which ops took effect; the others were refused, one message each, or not run after the batch
+        ended."""
         after = self.read_table()
-        if predicted.subset(keys) != after.subset(keys):
-            self.module.fail_json(
-                msg='IPVS table differs from the expected result after applying changes',
-                expected=df.render_table(predicted, keys),
-                actual=df.render_table(after, keys),
-                commands=[op.line() for op in ops])
-        return after
+        missing = [op for op in ops if not took_effect(op, after)]
+        refused = ['%s: %s' % (op.line(), error) for op, error in zip(missing, errors)]
+        return Outcome([op for op in ops if took_effect(op, after)], refused=refused,
+                       unsent=missing[len(errors):], errors=errors[len(missing):])
+
+
+def took_effect(op, table):
+    """Whether the table shows op applied. A plan touches each service and real server once."""
+    key = op.service.key
+    if op.kind == 'delete_service':
+        return key not in table
+    if op.kind == 'add_service':
+        return key in table
+    if op.kind == 'edit_service':
+        return table.service(key) == op.service
+    found = table.dest(key, op.dest.key)
+    if op.kind == 'delete_dest':
+        return found is None
+    return found is not None if op.kind == 'add_dest' else found == op.dest
+
+
+class Outcome(object):
+    """What a batch did: ops applied, refusals ('rule: message'), ops never sent, other errors."""
+
+    def __init__(self, applied, refused=(), unsent=(), errors=()):
+        self.applied = list(applied)
+        self.refused = list(refused)
+        self.unsent = list(unsent)
+        self.errors = list(errors)
+
+    @property
+    def failed(self):
+        return bool(self.refused or self.unsent or self.errors)

@@ -234,9 +234,16 @@ def service_from(attrs):
 def dest_from(attrs, service_af):
     """(Dest as parse_save and merge_thresholds make it, active connections, inactive connections)."""
     af = struct.unpack('=H', attrs[DEST_ADDR_FAMILY])[0] if DEST_ADDR_FAMILY in attrs else service_af
-    forwarding = METHOD_FWD[struct.unpack('=I', attrs[DEST_FWD_METHOD])[0] & FWD_MASK]
-    fields = dict(address=_text_addr(af, attrs[DEST_ADDR]), port=struct.unpack('!H', attrs[DEST_PORT])[0],
-                  forwarding=forwarding, weight=struct.unpack('=i', attrs[DEST_WEIGHT])[0],
+    address, port = _text_addr(af, attrs[DEST_ADDR]), struct.unpack('!H', attrs[DEST_PORT])[0]
+    code = struct.unpack('=I', attrs[DEST_FWD_METHOD])[0] & FWD_MASK
+    if code not in METHOD_FWD:
+        # the kernel keeps any 3-bit method another tool sets; ipvsadm prints 4-7 as "(null)"
+        raise sx.ModelError('real server %s has forwarding method %d, none of nat (0), dr (1, 3) or tun (2) that '
+                            'ipvsadm and this collection know: change it (ipvsadm -e) or delete it'
+                            % (sx.format_hostport(address, port), code))
+    forwarding = METHOD_FWD[code]
+    fields = dict(address=address, port=port, forwarding=forwarding,
+                  weight=struct.unpack('=i', attrs[DEST_WEIGHT])[0],
                   u_threshold=struct.unpack('=I', attrs[DEST_U_THRESH])[0],
                   l_threshold=struct.unpack('=I', attrs[DEST_L_THRESH])[0])
     if forwarding == 'tun':
@@ -324,22 +331,29 @@ class IPVSNetlink(object):
             af = FAMILY_AF[service.family]
             rows = conns[service.key] = {}
             for dreply in self.dump(CMD['get_dest'], [nested(CMD_ATTR_SERVICE, service_key_attrs(service))]):
-                dest, active, inactive = dest_from(parse_attrs(dreply[CMD_ATTR_DEST]), af)
+                try:
+                    dest, active, inactive = dest_from(parse_attrs(dreply[CMD_ATTR_DEST]), af)
+                except sx.ModelError as exc:
+                    raise sx.ModelError('service %s: %s' % (service.key, exc))
                 table.add_dest(service.key, dest)
                 rows[dest.key] = (active, inactive)
         return table, conns
 
     def apply(self, ops):
-        """Send every op, a batch to a sendmsg(); [(op, NetlinkError)] of those the kernel refused.
+        """Send the ops, a batch to a sendmsg(), until a batch has a refusal.
 
-        The kernel handles a batch's requests in order within the sendmsg()
-        and answers only a refused one, and the last one (NLM_F_ACK), whose
-        answer therefore comes after all others. Like `ipvsadm -R`, a
-        refused request does not stop the ones after it.
+        Returns (sent, refused): how many ops (from the first) were sent, and
+        [(index in ops, NetlinkError)] of those the kernel refused. The kernel
+        handles a batch's requests in order within the sendmsg() and answers
+        only a refused one, and the last one (NLM_F_ACK), whose answer
+        therefore comes after all others: a request of a sent batch without an
+        error answer was applied. A refused request does not stop the others
+        of its batch (as `ipvsadm -R` goes on after a refused line), but no
+        batch is sent after it.
         """
         refused = []
         start = 0
-        while start < len(ops):
+        while start < len(ops) and not refused:
             sent, data, size = {}, [], 0
             while start < len(ops) and size < BATCH_BYTES:
                 op = ops[start]
@@ -348,7 +362,7 @@ class IPVSNetlink(object):
                 last = start == len(ops) or size >= BATCH_BYTES - 512
                 seq, msg = self._message(self.family, NLM_F_REQUEST | (NLM_F_ACK if last else 0), cmd,
                                          IPVS_GENL_VERSION, parts)
-                sent[seq] = op
+                sent[seq] = start - 1
                 data.append(msg)
                 size += len(msg)
                 if last:
@@ -360,6 +374,7 @@ class IPVSNetlink(object):
                     if kind == NLMSG_ERROR and seq in sent:
                         error = -struct.unpack_from('=i', payload)[0]
                         if error:
-                            refused.append((sent[seq], NetlinkError(error, sent[seq].line(), sent[seq].kind)))
+                            op = ops[sent[seq]]
+                            refused.append((sent[seq], NetlinkError(error, op.line(), op.kind)))
                         done = done or seq == self.seq
-        return refused
+        return start, refused

@@ -405,6 +405,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.lvs.cluster.plugins.module_utils import input_bounds as b
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_apply as d
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_diff as df
 from ansible_collections.lvs.cluster.plugins.module_utils import ipvs_plan as p
@@ -479,13 +480,16 @@ def keep_rules(module, path, rules):
 def given_services(params):
     """(option name, list of items) from services or services_json, which is parsed here."""
     if params['services_json'] is None:
+        b.check_services(params['services'], 'services')
         return 'services', params['services']
+    b.check_json_text(params['services_json'], 'services_json')
     try:
         items = json.loads(params['services_json'])
     except ValueError as exc:
         raise v.ValidationError('services_json', 'not JSON text (%s)' % exc)
     if not isinstance(items, list):
         raise v.ValidationError('services_json', 'must be a JSON list of services, got %s' % type(items).__name__)
+    b.check_services(items, 'services_json')
     return 'services_json', items
 
 

@@ -114,6 +114,7 @@ ENOENT_DEST = 'No such destination'
 ENOENT_SCHED = 'Scheduler or persistence engine not found'
 ERANGE = 'Numerical result out of range'
 EINVAL = 'Invalid operation.  Possibly wrong module version, address not unicast, ...'
+ENOMEM = 'Memory allocation problem'
 TRY_HELP = "Try `ipvsadm -h' or 'ipvsadm --help' for more information."
 
 
@@ -403,6 +404,15 @@ class KernelTable(object):
 
     def __init__(self):
         self.services = []
+        self.written = []  # (command, service, real server) of each write it took
+        self.refuse = {}  # a test's fault: write number (from 1, since refuse_writes()) -> error text
+        self._writes = 0
+
+    def refuse_writes(self, *numbers, **kwargs):
+        """Refuse the given writes from now on (counted from 1, `written` emptied), with ENOMEM unless
+        error= says: any request can meet a kernel out of memory, and then nothing of it is applied."""
+        self._writes, self.written = 0, []
+        self.refuse = dict((n, kwargs.get('error', ENOMEM)) for n in numbers)
 
     def find(self, cmd):
         key = _skey(cmd)
@@ -420,6 +430,14 @@ class KernelTable(object):
 
     def execute(self, cmd):
         """Apply one parsed command, or raise KernelError as the kernel would."""
+        command = cmd['command']
+        self._writes += 1
+        if self._writes in self.refuse:
+            raise KernelError(self.refuse[self._writes])
+        self._execute(cmd)
+        self.written.append(write_key(cmd))
+
+    def _execute(self, cmd):
         command = cmd['command']
         if command == 'clear':
             self.services = []
@@ -479,6 +497,12 @@ class KernelTable(object):
 
 
 # ---------------------------------------------------------------- ipvsadm's output
+
+def write_key(cmd):
+    """A write as the kernel took it: command, service, real server (address, port) or None."""
+    dest = (cmd['daddr'], cmd['dport']) if 'daddr' in cmd else None
+    return cmd['command'], cmd.get('fwmark'), cmd.get('af'), cmd.get('proto'), cmd.get('addr'), cmd.get('port'), dest
+
 
 def _fwmark(svc):
     return _i32(svc['fwmark'])     # printed with %d

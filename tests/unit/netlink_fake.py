@@ -28,7 +28,7 @@ from ansible_collections.lvs.cluster.tests.unit import ipvs_fake as fk
 FAMILY_ID = 0x22
 KERNEL_ERRNO = {fk.EEXIST_SERVICE: errno.EEXIST, fk.ESRCH_SERVICE: errno.ESRCH, fk.ESRCH_DEST: errno.ESRCH,
                 fk.EEXIST_DEST: errno.EEXIST, fk.ENOENT_DEST: errno.ENOENT, fk.ENOENT_SCHED: errno.ENOENT,
-                fk.ERANGE: errno.ERANGE, fk.EINVAL: errno.EINVAL}
+                fk.ERANGE: errno.ERANGE, fk.EINVAL: errno.EINVAL, fk.ENOMEM: errno.ENOMEM}
 # IP_VS_CONN_F_* forwarding methods by the model's names. The kernel keeps any
 # of the 3 bits; LOCALNODE and the unnamed ones are `-g` to ipvsadm's listings.
 FWD = {0: 'masq', 2: 'tunnel', 3: 'route'}

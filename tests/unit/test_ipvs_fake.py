@@ -109,5 +109,5 @@ def test_swapped_add_and_edit_are_refused(kernel, monkeypatch, kind, name):
     monkeypatch.setattr(ipvs_diff.Op, 'COMMAND', dict(ipvs_diff.Op.COMMAND, **SWAPS[kind]))
     with pytest.raises(AnsibleFail) as err:
         run_module(module, args, make_host())
-    assert err.value.args[0]['msg'].startswith('ipvsadm -R failed')
-    assert refusal in err.value.args[0]['stderr']
+    assert err.value.args[0]['msg'].startswith('the kernel refused')
+    assert err.value.args[0]['refused'][0].endswith(': ' + refusal)

@@ -348,8 +348,11 @@ def test_a_rule_the_kernel_refuses_mid_batch_reports_what_the_others_changed(ker
     with pytest.raises(AnsibleFail) as err:
         run_module(ipvs_table, dict(services=REFUSED_BATCH), host)
     failed = err.value.args[0]
-    assert 'ipvsadm -R failed' in failed['msg'] and 'persistence engine not found' in failed['msg']
+    assert failed['msg'].startswith('the kernel refused 1 of 4 operations: -A -t 192.0.2.35:80 -s wlc -p 60 --pe '
+                                    'nosuch: Scheduler or persistence engine not found; 3 applied, 0 never sent')
     assert failed['changed'] is True and failed['applied'] == APPLIED_AROUND
+    assert failed['recovered'] == 'found' and host.kernel.services == []
+    assert failed['rollback_applied'] == ['-D -t 192.0.2.34:80', '-D -t 192.0.2.36:80']
 
 
 @pytest.mark.parametrize('services, field, text', [

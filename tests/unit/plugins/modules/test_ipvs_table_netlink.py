@@ -61,7 +61,7 @@ def test_netlink_writes_what_ipvsadm_restores(save, thresholds):
         ops += [df.Op(kind='add_dest', service=table.service(key), dest=dest) for dest in table.dests(key).values()]
     host = FakeHost(netlink=True)
     with mock.patch('socket.socket', socket_factory(host)):
-        assert nl.IPVSNetlink().apply(ops) == []
+        assert nl.IPVSNetlink().apply(ops) == (len(ops), [])
     assert host.ipvsadm(['-S', '-n']) == source.ipvsadm(['-S', '-n'])
     assert parsed(host) == table
 
@@ -97,9 +97,12 @@ def test_a_request_the_kernel_refuses_mid_batch_reports_what_the_others_changed(
     with pytest.raises(AnsibleFail) as err:
         run_module(ipvs_table, dict(services=REFUSED_BATCH), host)
     failed = err.value.args[0]
-    assert 'refused 1 of 4 requests over netlink' in failed['msg'] and 'persistence engine not found' in failed['msg']
+    assert failed['msg'].startswith('the kernel refused 1 of 4 operations: -A -t 192.0.2.35:80 -s wlc -p 60 --pe '
+                                    'nosuch: Scheduler or persistence engine not found; 3 applied, 0 never sent')
     assert failed['refused'] == ['-A -t 192.0.2.35:80 -s wlc -p 60 --pe nosuch: Scheduler or persistence engine not found']
     assert failed['changed'] is True and failed['applied'] == APPLIED_AROUND
+    assert failed['recovered'] == 'found' and host.kernel.services == []
+    assert failed['rollback_applied'] == ['-D -t 192.0.2.34:80', '-D -t 192.0.2.36:80']
 
 
 def test_an_incomplete_request_is_refused_as_the_kernel_refuses_it(kernel):
@@ -110,7 +113,7 @@ def test_an_incomplete_request_is_refused_as_the_kernel_refuses_it(kernel):
         netlink = nl.IPVSNetlink()
         with mock.patch.object(nl, 'service_attrs', nl.service_key_attrs):
             refused = netlink.apply([op])
-    assert [exc.errno for _op, exc in refused] == [22] and host.kernel.services == []
+    assert [exc.errno for _index, exc in refused[1]] == [22] and host.kernel.services == []
 
 
 def test_many_requests_go_in_few_batches(kernel):
@@ -161,7 +164,7 @@ def test_netlink_words_each_refusal_as_ipvsadm_does(kernel):
            df.Op(kind='add_service', service=service), df.Op(kind='edit_service', service=service.replace(port=81))]
     with mock.patch('socket.socket', socket_factory(host)):
         refused = nl.IPVSNetlink().apply(ops)
-    assert [str(exc).rsplit(': ', 1)[1] for _op, exc in refused] == [
+    assert [str(exc).rsplit(': ', 1)[1] for _index, exc in refused[1]] == [
         fk.ENOENT_DEST, fk.ENOENT_DEST, fk.EEXIST_SERVICE, fk.ESRCH_SERVICE]
 
 
@@ -172,3 +175,21 @@ def test_each_forwarding_method_is_sent_as_the_kernels_code(forwarding, code):
     dest = md.Dest(address='192.0.2.10', port=80, forwarding=forwarding, weight=1, u_threshold=0, l_threshold=0)
     attrs = nl.parse_attrs(b''.join(nl.dest_attrs(dest)))
     assert struct.unpack('=I', attrs[nl.DEST_FWD_METHOD]) == (code,)
+
+
+@pytest.mark.parametrize('code', [4, 5, 7])
+def test_a_real_server_with_a_method_ipvsadm_cannot_name_fails_clearly(kernel, code):
+    # the kernel keeps any 3-bit method (fixtures/netlink_lab.json, "forwarding methods"): another tool's
+    host = FakeHost('-A -t 192.0.2.1:80 -s rr\n', netlink=True)
+    service = ps.parse_rule('-A -t 192.0.2.1:80 -s rr')[1]
+    dest = ps.parse_rule('-a -t 192.0.2.1:80 -r 192.0.2.11:80 -m -w 1')[2]
+    with mock.patch('socket.socket', socket_factory(host)), mock.patch.dict(nl.FWD_METHOD, nat=code):
+        assert nl.IPVSNetlink().apply([df.Op(kind='add_dest', service=service, dest=dest)]) == (1, [])
+    before = repr(host.kernel.services)
+    with pytest.raises(AnsibleFail) as err:
+        run_module(ipvs_table, dict(services=[WEB]), host)
+    assert err.value.args[0]['msg'] == (
+        'cannot read the IPVS table over netlink: service -t 192.0.2.1:80: real server 192.0.2.11:80 has '
+        'forwarding method %d, none of nat (0), dr (1, 3) or tun (2) that ipvsadm and this collection know: '
+        'change it (ipvsadm -e) or delete it' % code)
+    assert repr(host.kernel.services) == before
