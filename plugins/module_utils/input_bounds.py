@@ -27,23 +27,25 @@ MAX_ENTRIES = 1000000  # real servers of all services together
 MAX_STRING = 1024
 MAX_JSON_CHARS = 256 * 1024 * 1024
 
-# a JSON string (skipped whole, so brackets inside it do not count), or a bracket
-_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)
+_NOT_BRACKET = re.compile(r'[^\[\]{}]+')
+_INNERMOST = re.compile(r'\[\]|\{\}')
 
 
 def json_depth(text, limit=MAX_DEPTH):
-    """The deepest nesting of a JSON text's brackets, counted up to limit + 1 (then it stops)."""
-    depth = deepest = 0
-    for match in _JSON_TOKEN.finditer(text):
-        token = match.group()
-        if token in '[{':
-            depth += 1
-            deepest = max(deepest, depth)
-            if deepest > limit:
-                break
-        elif token in ']}':
-            depth -= 1
-    return deepest
+    """The deepest nesting of a JSON text's brackets (those inside strings aside), counted up to limit + 1.
+
+    Each pass drops the innermost pairs, so the passes are the depth; in
+    C's regular expressions, at a few milliseconds for a 5,000 x 8 table.
+    """
+    brackets = _NOT_BRACKET.sub('', _JSON_STRING.sub('', text))
+    depth = 0
+    while brackets and depth <= limit:
+        fewer = _INNERMOST.sub('', brackets)
+        if fewer == brackets:
+            break  # unbalanced: the JSON decoder says where
+        brackets, depth = fewer, depth + 1
+    return depth
 
 
 def check_json_text(text, field):
@@ -62,29 +64,31 @@ def check_services(services, field):
     stack = [(services, field, 1)]
     while stack:
         value, where, depth = stack.pop()
-        if isinstance(value, str):
-            if len(value) > MAX_STRING:
-                raise ValidationError(where, 'longer than %d characters' % MAX_STRING)
-            continue
-        if isinstance(value, dict):
-            children = [(item, '%s.%s' % (where, _name(key))) for key, item in value.items()]
-            children += [(key, '%s (a key)' % where) for key in value]
-        elif isinstance(value, (list, tuple)):
-            children = [(item, '%s[%d]' % (where, index)) for index, item in enumerate(value)]
-        else:
-            continue
         if depth > MAX_DEPTH:
             raise ValidationError(where, 'nesting deeper than %d levels' % MAX_DEPTH)
-        if where.endswith('.real_servers') and isinstance(value, list):
-            if len(value) > MAX_REAL_SERVERS:
-                raise ValidationError(where, 'more than %d real servers' % MAX_REAL_SERVERS)
-            entries += len(value)
-            if entries > MAX_ENTRIES:
-                raise ValidationError(field, 'more than %d real servers in all' % MAX_ENTRIES)
-        stack.extend((item, name, depth + 1) for item, name in reversed(children))
+        if isinstance(value, dict):
+            pairs = value.items()
+        else:
+            pairs = enumerate(value)
+            if where.endswith('.real_servers'):
+                if len(value) > MAX_REAL_SERVERS:
+                    raise ValidationError(where, 'more than %d real servers' % MAX_REAL_SERVERS)
+                entries += len(value)
+                if entries > MAX_ENTRIES:
+                    raise ValidationError(field, 'more than %d real servers in all' % MAX_ENTRIES)
+        for key, item in pairs:
+            if isinstance(key, str) and len(key) > MAX_STRING:
+                raise ValidationError('%s (a key)' % where, 'longer than %d characters' % MAX_STRING)
+            if isinstance(item, str):
+                if len(item) > MAX_STRING:
+                    raise ValidationError(_child(where, key), 'longer than %d characters' % MAX_STRING)
+            elif isinstance(item, (dict, list, tuple)):
+                stack.append((item, _child(where, key), depth + 1))
 
 
-def _name(key):
-    """A key as it may appear in a message: short, one line."""
+def _child(where, key):
+    """The name of a member: where[2], or where.key with the key short and on one line."""
+    if isinstance(key, int):
+        return '%s[%d]' % (where, key)
     text = key if isinstance(key, str) else repr(key)
-    return text if len(text) <= 40 and text.isprintable() else repr(text[:40]) + '...'
+    return '%s.%s' % (where, text if len(text) <= 40 and text.isprintable() else repr(text[:40]) + '...')
