@@ -114,7 +114,7 @@ class Run(object):
         self.applied = []
 
     def step(self, table, ops, keys, later=()):
-        """Apply ops to the table read as table, verify `keys`; on a refusal, recover and fail."""
+        """Apply ops to `table` (as last read) and verify `keys`; on a refusal, roll back and fail."""
         outcome = self.runner.apply(ops)
         self.applied += outcome.applied
         if outcome.failed:
@@ -148,7 +148,7 @@ class Run(object):
             msg += '; rolled back %d operations, but the table still differs from the table as found' % len(back)
         else:
             result['recovered'] = 'found'
-            msg += '; rolled back %d operations: the table is as found' % len(back)
+            msg += ('; rolled back %d operations' % len(back) if back else '') + ': the table is as found'
         self.module.fail_json(msg=msg, **result)
 
 
