@@ -237,7 +237,7 @@ def dest_from(attrs, service_af):
     address, port = _text_addr(af, attrs[DEST_ADDR]), struct.unpack('!H', attrs[DEST_PORT])[0]
     code = struct.unpack('=I', attrs[DEST_FWD_METHOD])[0] & FWD_MASK
     if code not in METHOD_FWD:
-        # the kernel keeps any 3-bit method another tool sets; ipvsadm prints 4-7 as "(null)"
+        # the kernel keeps any 3-bit method another tool sets; ipvsadm has no switch for 4-7
         raise sx.ModelError('real server %s has forwarding method %d, none of nat (0), dr (1, 3) or tun (2) that '
                             'ipvsadm and this collection know: change it (ipvsadm -e) or delete it'
                             % (sx.format_hostport(address, port), code))

@@ -95,6 +95,9 @@ options:
     default: present
 notes:
   - The virtual service must already exist (see M(lvs.cluster.ipvs_service)).
+  - When the kernel refuses an operation, the operations that reached it are rolled back and the failure says
+    what was applied, refused, never sent and rolled back, as M(lvs.cluster.ipvs_table) describes
+    (RV(lvs.cluster.ipvs_table#module:recovered)).
 seealso:
   - module: lvs.cluster.ipvs_service
 extends_documentation_fragment:

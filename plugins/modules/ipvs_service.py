@@ -110,6 +110,9 @@ notes:
     C(modprobe) when C(/proc/net/ip_vs) is missing.
   - Changing the protocol, address, port, fwmark or family names a different service; remove the
     old one with O(state=absent).
+  - When the kernel refuses an operation, the operations that reached it are rolled back and the failure says
+    what was applied, refused, never sent and rolled back, as M(lvs.cluster.ipvs_table) describes
+    (RV(lvs.cluster.ipvs_table#module:recovered)).
 seealso:
   - module: lvs.cluster.ipvs_dest
   - module: lvs.cluster.ipvs_info

@@ -20,6 +20,16 @@ description:
     re-added, so established connections survive. The table is never flushed.
   - After applying, the table is read again and the module fails if the managed part differs from
     the prediction.
+  - "When the kernel refuses an operation (or a batch breaks off), the module puts the table back as it
+    found it: it reads the table, plans from it back to the table as found (only the services and real
+    servers this run touched, with the same planner, so edits stay edits), applies that and reads the table
+    again. The failure lists every operation that reached the kernel (RV(applied)), the refused ones with
+    the kernel's error (RV(refused)), those never sent (RV(not_sent)), the rollback's (RV(rollback_applied))
+    and says in RV(recovered) whether the table is as found (V(found)) or not (V(partial), when the
+    rollback itself failed; then both lists tell what is in the kernel)."
+  - "What a rollback cannot give back: a real server deleted and added again starts with no connections
+    and zero counters (its established connections, cut by the deletion, stay cut), a service likewise; a
+    weight set to 0 for a drain is put back at once. Check mode is not affected."
   - What is not listed is kept, unless O(purge) says otherwise.
   - This is the module the C(lvs.cluster.director) role uses; a thousand services converge in one
     C(ipvsadm -R) instead of a thousand module runs.
@@ -34,6 +44,8 @@ options:
         servers that state none)."
       - Options left unset keep the value the service already has, or the ipvsadm default when the service is
         created. Errors name the item, for example C(services[2].real_servers[0].port).
+      - "At most 100,000 services, 10,000 real servers in one and 1,000,000 in all, nesting 10 levels deep and
+        strings of 1,024 characters: more is refused, naming the option, before the host is read."
       - "Keys of each item: C(name), C(state), C(protocol), C(address), C(port), C(fwmark), C(family),
         C(scheduler), C(scheduler_flags), C(persistent), C(persistence_timeout), C(persistence_netmask),
         C(persistence_engine), C(one_packet), C(forwarding), C(real_servers)."
@@ -47,6 +59,8 @@ options:
       - "For tables of thousands of entries: Ansible templates a task's arguments and sends them back from the
         worker with every result value by value (at 5,000 x 8, minutes in a small VM); one text is carried as
         a whole. The C(lvs.cluster.director) role passes its table this way."
+      - Nesting deeper than 10 levels or a text over 256 MiB is refused before it is decoded, and the decoded
+        list as O(services) is.
     type: str
     version_added: 0.3.0
   purge:
@@ -398,6 +412,54 @@ removed_services:
   type: list
   elements: str
   sample: ["-u 198.51.100.100:53"]
+applied:
+  description:
+    - On a failure, every operation that reached the kernel and took effect, in order, as C(ipvsadm) rules
+      (deletions and a drain's weight 0 edits included); over C(ipvsadm -R), as the table read back shows them.
+  returned: when the kernel refused an operation
+  type: list
+  elements: str
+  version_added: 0.3.0
+  sample: ["-D -u 198.51.100.100:53", "-e -t 198.51.100.100:80 -r 203.0.113.13:80 -m -w 0"]
+refused:
+  description:
+    - The operations the kernel refused, each as its rule, then the error as C(ipvsadm) words it.
+  returned: when the kernel refused an operation
+  type: list
+  elements: str
+  version_added: 0.3.0
+  sample: ["-a -t 198.51.100.100:80 -r 203.0.113.14:80 -m -w 1: Memory allocation problem"]
+not_sent:
+  description:
+    - The operations never sent to the kernel. Over netlink no batch goes after one with a refusal; with
+      O(drain_timeout) the deletions go after the other changes; C(ipvsadm -R) stops only at a line it cannot
+      parse.
+  returned: when the kernel refused an operation
+  type: list
+  elements: str
+  version_added: 0.3.0
+recovered:
+  description:
+    - After a refusal, V(found) when the table was put back as the run found it (read again and compared),
+      V(partial) when the rollback failed or the table still differs (then RV(applied), RV(rollback_applied)
+      and RV(rollback_refused) tell what is in the kernel).
+  returned: when the kernel refused an operation
+  type: str
+  version_added: 0.3.0
+  sample: found
+rollback_applied:
+  description: The operations of the rollback that took effect, as C(ipvsadm) rules.
+  returned: when the kernel refused an operation
+  type: list
+  elements: str
+  version_added: 0.3.0
+  sample: ["-A -u 198.51.100.100:53 -s rr", "-a -u 198.51.100.100:53 -r 198.51.100.21:53 -g -w 1"]
+rollback_refused:
+  description: The operations of the rollback the kernel refused, with its error.
+  returned: when the rollback failed too
+  type: list
+  elements: str
+  version_added: 0.3.0
 '''
 
 import json
@@ -423,7 +485,9 @@ OPTIONS = [
         'messages), C(state) (V(present) or V(absent)) and C(forwarding) (the method of its real servers that '
         'state none).',
         'Options left unset keep the value the service already has, or the ipvsadm default when the service '
-        'is created. Errors name the item, for example C(services[2].real_servers[0].port).'],
+        'is created. Errors name the item, for example C(services[2].real_servers[0].port).',
+        'At most 100,000 services, 10,000 real servers in one and 1,000,000 in all, nesting 10 levels deep and '
+        'strings of 1,024 characters: more is refused, naming the option, before the host is read.'],
         elements='dict', items=s.TABLE_SERVICE),
     Option('services_json', 'str', [
         'O(services) as one JSON text, for example V({{ my_services | to_json }}). Exactly one of O(services) '
@@ -431,7 +495,9 @@ OPTIONS = [
         'C(services_json[2].real_servers[0].port).',
         'For tables of thousands of entries: Ansible templates a task\'s arguments and sends them back '
         'from the worker with every result value by value (at 5,000 x 8, minutes in a small VM); one text '
-        'is carried as a whole. The C(lvs.cluster.director) role passes its table this way.'],
+        'is carried as a whole. The C(lvs.cluster.director) role passes its table this way.',
+        'Nesting deeper than 10 levels or a text over 256 MiB is refused before it is decoded, and the decoded '
+        'list as O(services) is.'],
         version_added='0.3.0'),
     Option('purge', 'str', [
         'V(none) only adds and changes what is listed.',
