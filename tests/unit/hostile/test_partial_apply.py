@@ -191,7 +191,7 @@ def nest(depth, leaf='x'):
     (dict(services_json=json.dumps([dict(address='10.0.0.1', port=80, name=nest(50))])), 'services_json',
      'nesting deeper than 10 levels'),
     (dict(services_json='[{"name": "[[[[[[[[[[[[[[[[", "address": "10.0.0.1", "port": "x"}]'),
-     'services_json[0].port', 'int'),  # brackets inside a string are no nesting
+     'services_json[0].name', 'is not up to 64 letters'),  # brackets inside a string are no nesting
     (dict(services=[dict(address='10.0.0.1', port=80, name=nest(20))]), 'services[0].name' + '[0]' * 8,
      'nesting deeper than 10 levels'),
     (dict(services=[dict(address='10.0.0.1', port=80, name='n' * 1025)]), 'services[0].name',
