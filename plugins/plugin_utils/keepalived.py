@@ -170,7 +170,7 @@ def _granularity(netmask, family, field):
 _family = dm.service_family
 
 
-def _sorry_server(value, svc, hostvars, field):
+def _sorry_keys(value, field):
     if not isinstance(value, dict):
         _fail(field, 'must be a dictionary with address (or host) and port, got %r' % (value,))
     unknown = sorted(set(value) - SORRY_KEYS)
@@ -178,6 +178,10 @@ def _sorry_server(value, svc, hostvars, field):
         _fail(field, 'unknown key(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(SORRY_KEYS))))
     if ('host' in value) == ('address' in value):
         _fail(field, 'give exactly one of host and address')
+
+
+def _sorry_server(value, svc, hostvars, field):
+    _sorry_keys(value, field)
     address = (dm.host_address(hostvars, value['host'], field + '.host', _family(svc)) if 'host' in value
                else value['address'])
     out = {'address': _address(address, field + '.address'), 'method': METHODS[dm.forwarding_of(svc, value, field)]}
@@ -228,13 +232,7 @@ def check_keys(svc, rss, sfield):
     sorry = svc.get('sorry_server')
     if sorry is not None:
         field = sfield + '.sorry_server'
-        if not isinstance(sorry, dict):
-            _fail(field, 'must be a dictionary with address (or host) and port, got %r' % (sorry,))
-        unknown = sorted(set(sorry) - SORRY_KEYS)
-        if unknown:
-            _fail(field, 'unknown key(s) %s; known: %s' % (', '.join(unknown), ', '.join(sorted(SORRY_KEYS))))
-        if ('host' in sorry) == ('address' in sorry):
-            _fail(field, 'give exactly one of host and address')
+        _sorry_keys(sorry, field)
         if 'address' in sorry:
             _address(sorry['address'], field + '.address')
         elif not isinstance(sorry['host'], str) or not ms.HOST.pattern.fits(sorry['host']):
