@@ -74,7 +74,7 @@ BAD_INPUTS = [
     # check, refused first with the keepalived engine): the VRRP setting is what is wrong
     ("keepalived: authentication with VRRPv3", dict(KA_WEB, director_vrrp_auth_pass="secret"), "director_vrrp"),
     ("keepalived: VRRP priority 300", dict(KA_WEB, director_vrrp_priority=300), "priority"),
-    ("keepalived: router id 0", dict(KA_WEB, director_vrrp_router_id=0), "router id"),
+    ("keepalived: router id 0", dict(KA_WEB, director_vrrp_router_id=0), "director_vrrp_router_id"),
 ]
 
 
