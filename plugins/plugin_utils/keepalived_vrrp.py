@@ -173,7 +173,8 @@ def vrrp_settings(values):
     peers = []
     for peer in _list(values, 'director_vrrp_unicast_peers'):
         address, family = _address(peer, 'director_vrrp_unicast_peers')
-        if family != out['family']:
+        # the default peers are the other directors' IPv4 addresses: their family counts only when used
+        if out['unicast'] and family != out['family']:
             _fail('director_vrrp_unicast_peers', '%s is not an %s address, as the VRRP instance is (the family '
                   'of its VIPs)' % (address, 'IPv4' if out['family'] == 'ipv4' else 'IPv6'))
         if address not in peers:

@@ -58,7 +58,11 @@ def test_keepalived_config_passes_its_own_test():
 def test_every_rendered_option_passes_keepalived_config_test():
     assert ansible_playbook(Path(__file__).resolve().parents[1] / "config_matrix.yml").returncode == 0
     conf = host("director2").file("/tmp/keepalived-matrix.conf").content_string
-    for expected in ("auth_pass lvs-pass", "unicast_peer {", "SSL_GET {", "MISC_CHECK {", "sorry_server 198.51.100.50 80",
+    # the password in its own file, only root reads it; keepalived.conf includes it (and its diff never shows it)
+    assert "lvs-pass" not in conf and "include /tmp/lvs-cluster-vrrp-auth.conf" in conf, conf
+    auth = host("director2").file("/tmp/lvs-cluster-vrrp-auth.conf")
+    assert "auth_pass lvs-pass" in auth.content_string and auth.mode == 0o600
+    for expected in ("unicast_peer {", "SSL_GET {", "MISC_CHECK {", "sorry_server 198.51.100.50 80",
                      "lvs_method TUN type gue port 6080 csum", "virtual_server fwmark 7 {", "protocol SCTP",
                      "persistence_engine sip", "virtualhost www.example.org", "203.0.113.1/24 dev eth0",
                      "virtual_server_group extra {"):

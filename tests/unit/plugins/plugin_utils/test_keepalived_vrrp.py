@@ -12,7 +12,13 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from ansible.template import Templar
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19 trusts every template
+    def trust_as_template(text):
+        return text
 
 from ansible_collections.lvs.cluster.plugins.plugin_utils import keepalived_vrrp as kv
 from ansible_collections.lvs.cluster.tests.unit.format_tools import keepalived_test
@@ -124,7 +130,7 @@ def test_the_first_director_starts_as_master_unless_it_waits(index, preempt, del
     (dict(director_vrrp_unicast_peers='192.0.2.12'), r'^director_vrrp_unicast_peers: must be a list'),
     (dict(director_vrrp_unicast_peers=['192.0.2.12\n}']), r'^director_vrrp_unicast_peers: '),
     (dict(director_vrrp_unicast_peers=['fe80::1%eth0']), r'^director_vrrp_unicast_peers: '),
-    (dict(director_vrrp_unicast_peers=['2001:db8::12']), r'^director_vrrp_unicast_peers: .*not an IPv4 address'),
+    (dict(director_vrrp_unicast=True, director_vrrp_unicast_peers=['2001:db8::12']), r'^director_vrrp_unicast_peers: .*not an IPv4 address'),
     (dict(director_vrrp_extra_addresses=['203.0.113.1/24 dev eth1 label x']), r'^director_vrrp_extra_addresses: '),
     (dict(director_vrrp_extra_addresses=['203.0.113.1/33']), r'^director_vrrp_extra_addresses: .*prefix'),
     (dict(director_vrrp_extra_addresses=['203.0.113.1/24  dev eth1']), r'^director_vrrp_extra_addresses: '),
@@ -199,3 +205,12 @@ def test_a_keepalived_conf_holding_a_password_is_replaced_without_a_diff():
         (False, '__director_conf_password.rc == 0'), (True, '__director_conf_password.rc != 0')]
     grep = [task for task in _tasks('keepalived.yml') if task.get('register') == '__director_conf_password'][0]
     assert grep['ansible.builtin.command']['argv'][:2] == ['grep', '-q']  # says whether, never what
+
+
+def test_unused_peers_of_the_other_family_are_no_error():
+    # an IPv6-only instance without unicast: the default peers (the other directors' IPv4 addresses) go unused
+    values = dict(BASE, director_vips=['2001:db8::100'], director_vrrp_version=3, director_vrrp_auth_pass='',
+                  director_vrrp_unicast=False, director_vrrp_unicast_peers=['198.51.100.2'])
+    assert kv.vrrp_settings(values)['family'] == 'ipv6'
+    with pytest.raises(AnsibleFilterError, match='director_vrrp_unicast_peers: 198.51.100.2 is not an IPv6'):
+        kv.vrrp_settings(dict(values, director_vrrp_unicast=True))
