@@ -70,6 +70,12 @@ GRAMMAR = [
     (r'.+_interface_type|director_purge|director_ipvs_backend|director_engine', 'choices'),
 ]
 SECRETS = frozenset(['director_vrrp_auth_pass'])
+# (variable name, full match) -> (lowest, highest) of an int
+RANGES = [
+    (r'.+_lock_timeout', (0, 86400)),
+    (r'.+_lock_lease', (1, 604800)),
+    (r'director_drain_timeout', (0, 86400)),
+]
 
 _SPECS = {}
 
@@ -133,6 +139,9 @@ def check(name, value):
         value = v.typed(_option(name, spec), value, name)
     except v.ValidationError as exc:
         _fail(name, exc.message if name not in SECRETS else 'must be text')
+    for pattern, (low, high) in RANGES:
+        if re.fullmatch(pattern, name) and value is not None and not low <= value <= high:
+            _fail(name, 'must be %d to %d, got %d' % (low, high, value))
     what = grammar(name)
     if what == 'sysctls':
         out = {}

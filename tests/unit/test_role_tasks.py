@@ -17,7 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.lvs.cluster.plugins.modules import ipvs_table
+from ansible_collections.lvs.cluster.plugins.plugin_utils import role_settings as rs
 from ansible_collections.lvs.cluster.plugins.plugin_utils import director
 from ansible_collections.lvs.cluster.tests.unit.ipvs_fake import FakeHost, run_module
 
@@ -109,9 +112,13 @@ def test_the_lock_settings_are_role_variables_checked_and_documented(role):
     for name, value in (('timeout', 900), ('lease', 600)):
         var = '%s_lock_%s' % (role, name)
         assert spec[var]['type'] == 'int' and spec[var]['default'] == defaults[var] == value
-        asserts = [task for task, _s in flatten(role, 'main.yml') if module_of(task) == 'ansible.builtin.assert'
-                   and var in json.dumps(task)]
-        assert asserts, '%s is not checked' % var
+        # checked with every role variable, first in the role, and its range declared
+        with pytest.raises(AnsibleFilterError, match='^%s: must be' % var):
+            rs.check_settings({var: -1})
+        assert rs.check_settings({var: value}) == {var: value}
+    first = [task for task, _s in flatten(role, 'main.yml')][:2]
+    assert any('lvs.cluster.checked_settings' in json.dumps(task) and '__lvs_run_id' in json.dumps(task)
+               for task in first), '%s: the settings are not checked first' % role
 
 
 # ---------------------------------------------------------------- records before changes
