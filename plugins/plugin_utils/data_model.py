@@ -59,8 +59,8 @@ def plain(value, field='lvs_virtual_services', depth=0):
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise AnsibleFilterError('%s: a key must be text, got %r' % (field, _cut(key)))
-            out[key] = plain(item, '%s.%s' % (field, _cut(key, 40)), depth + 1)
+                raise AnsibleFilterError('%s: a key must be text, got %r' % (field, cut(key)))
+            out[key] = plain(item, '%s.%s' % (field, cut(key, 40)), depth + 1)
         return out
     if isinstance(value, (list, tuple)):
         if len(value) > MAX_ITEMS:
@@ -71,7 +71,8 @@ def plain(value, field='lvs_virtual_services', depth=0):
     return value
 
 
-def _cut(value, size=60):
+def cut(value, size=60):
+    """A value as an error names it: text as it is, anything else as its repr, cut short."""
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= size else text[:size - 3] + '...'
 
@@ -90,7 +91,7 @@ def canonical_vips(values, field):
         if slash:
             if not re.fullmatch(r'[0-9]{1,3}', prefix) or int(prefix) > (32 if family == 'ipv4' else 128):
                 raise AnsibleFilterError('%s[%d]: %r is not a prefix length of an %s address'
-                                         % (field, index, _cut(prefix), family))
+                                         % (field, index, cut(prefix), family))
             address = '%s/%d' % (address, int(prefix))
         out.append(address)
     return out

@@ -99,11 +99,6 @@ def grammar(name):
     return FREE if specs()[name].get('type', 'str') not in ('str', 'path', 'list') else 'typed'
 
 
-def _cut(text, size=60):
-    text = str(text)
-    return text if len(text) <= size else text[:size - 3] + '...'
-
-
 def _shown(name, value):
     return '(hidden)' if name in SECRETS else v._shown(value)
 
@@ -147,7 +142,7 @@ def check(name, value):
         out = {}
         for key, item in value.items():
             try:
-                sh.check_key(key, '%s[%s]' % (name, _cut(key)))
+                sh.check_key(key, '%s[%s]' % (name, dm.cut(key)))
                 out[key] = sh.check_value(key, item, name)
             except sh.SysctlError as exc:
                 _fail(exc.field, str(exc)[len(exc.field) + 2:])
